@@ -1,0 +1,38 @@
+# StoryBot: `make demo` to try it, `make test` to check it. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+QUESTION ?= why did V accept the role?
+
+.PHONY: install demo test lint typecheck check run bench clean
+
+install: $(STAMP)
+
+# torch's CPU build goes in first: installed as a dependency of sentence-transformers,
+# pip would fetch the multi-gigabyte CUDA build instead (see DEVELOPERS.md).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/storybot index build
+	$(BIN)/storybot ask "$(QUESTION)"
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy bot cli config index tests
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) data/index .pytest_cache .mypy_cache .ruff_cache

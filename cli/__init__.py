@@ -1,0 +1,1 @@
+"""The `storybot` command line: build the index, ask questions, run the bot."""

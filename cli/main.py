@@ -1,0 +1,220 @@
+"""`storybot`: the terminal front end and a composition root (Settings -> Engine)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from index import Answer, BuildProgress, Engine, StoredIndex
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def configure_logging(level: str) -> None:
+    """Logging for the whole process, set once; chatty libraries only speak up for warnings."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for name in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "filelock", "urllib3"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def make_engine(settings: Settings) -> Engine:
+    """The engine the settings describe (loads the embedding model)."""
+    from index import AnswerOptions, ChunkingParams, Engine, SentenceTransformerEmbedder
+
+    return Engine(
+        articles_dir=settings.articles_dir,
+        index_dir=settings.index_dir,
+        embedder=SentenceTransformerEmbedder(settings.embedding_model),
+        chunking=ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        options=AnswerOptions(
+            snippets=settings.snippets,
+            snippet_chars=settings.snippet_chars,
+            abstain_below=settings.abstain_threshold,
+        ),
+    )
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def render_answer(answer: Answer) -> str:
+    """An answer as a person reads it: numbered snippets with their citations, then the sources."""
+    if answer.abstained:
+        return (
+            f"{answer.question}\n\nThat is not in the articles. "
+            "(`storybot index stats` lists what the index holds.)"
+        )
+    lines = [answer.question, ""]
+    for citation in answer.citations:
+        lines.append(f"[{citation.n}] “{' '.join(citation.snippet.split())}”")
+        for source in citation.sources:
+            lines.append(f"    — {source.label()}")
+        lines.append("")
+    lines.append("Sources")
+    for source, numbers in answer.sources():
+        cited = " ".join(f"[{n}]" for n in numbers)
+        link = f" <{source.url}>" if source.url else ""
+        lines.append(f"  {cited} {source.label()}{link}")
+    return "\n".join(lines)
+
+
+def render_stats(index: StoredIndex) -> str:
+    spec = index.spec
+    lines = [
+        f"index:    {index.folder} (built {index.built_at:%Y-%m-%d %H:%M} UTC)",
+        f"model:    {spec.model} ({spec.dimension} dimensions)",
+        f"chunks:   {len(index.chunks)} (size {spec.chunking.size}, overlap {spec.chunking.overlap} characters)",
+        f"articles: {len(index.entries)}",
+    ]
+    for entry in index.entries:
+        article = entry.article
+        lines.append(
+            f"  {entry.chunk_count:>5} chunks  {article.date or 'no date':<10}  {article.outlet or 'no outlet':<14}  "
+            f"{article.title or '(untitled)'}  [{article.id}]"
+        )
+    return "\n".join(lines)
+
+
+class _TerminalProgress:
+    """Build progress on stderr: stage lines, and a bar while embedding when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._bar: object | None = None
+
+    def __call__(self, event: BuildProgress) -> None:
+        if event.stage == "articles":
+            print(f"articles: {event.total} read", file=self._stream)
+        elif event.stage == "chunks":
+            print(f"chunks:   {event.total}", file=self._stream)
+        elif event.stage == "embedding":
+            self._embedding(event)
+        elif event.stage == "saving" and event.done == 0:
+            self._close()
+            print("saving…", file=self._stream)
+
+    def _embedding(self, event: BuildProgress) -> None:
+        from tqdm import tqdm
+
+        if event.total == 0:
+            return
+        if self._bar is None:
+            self._bar = tqdm(
+                total=event.total, desc="embedding", unit="chunk", file=self._stream, disable=not self._stream.isatty()
+            )
+        bar = self._bar
+        assert isinstance(bar, tqdm)
+        bar.update(event.done - bar.n)
+        if not self._stream.isatty() and event.done == event.total:
+            print(f"embedded: {event.total} chunks", file=self._stream)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()  # type: ignore[attr-defined]
+            self._bar = None
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_index_build(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings)
+    progress = _TerminalProgress(sys.stderr)
+    report = engine.build(full=args.full, progress=progress)
+    progress._close()
+    for item in report.skipped:
+        print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
+    if report.reason:
+        print(f"rebuilt from scratch: {report.reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_index_stats(settings: Settings, args: argparse.Namespace) -> int:
+    from index import load_index
+
+    # Stats read the manifest's own model and chunking; loading the model is not needed.
+    print(render_stats(load_index(settings.index_dir)))
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from index import QuestionError, validate_question
+
+    from_stdin = args.question == ["-"]
+    if not from_stdin:
+        validate_question(" ".join(args.question))  # a bad question fails before the model loads
+    engine = make_engine(settings)
+    answerer, report = engine.answerer_building_if_missing(progress=_TerminalProgress(sys.stderr))
+    if report is not None:
+        print(f"no index yet; built one: {report.summary()}", file=sys.stderr)
+    questions = (line for line in sys.stdin if line.strip()) if from_stdin else iter([" ".join(args.question)])
+    status = 0
+    for question in questions:
+        try:
+            answer = answerer.ask(question)
+        except QuestionError as exc:
+            if not from_stdin:
+                raise
+            status = EXIT_ERROR
+            error = {"question": question.rstrip("\n"), "error": str(exc)}
+            print(json.dumps(error, ensure_ascii=False) if args.json else f"storybot: {exc}", flush=True)
+            continue
+        print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_answer(answer), flush=True)
+        if from_stdin and not args.json:
+            print(flush=True)
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storybot",
+        description="Answer questions about a story told across news articles, with quoted, cited snippets.",
+    )
+    parser.add_argument("--log-level", help="override STORYBOT_LOG_LEVEL (DEBUG, INFO, WARNING, ...)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="build or inspect the index")
+    index_commands = index.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    build = index_commands.add_parser("build", help="build or update the index from the articles folder")
+    build.add_argument("--full", action="store_true", help="rebuild from scratch, re-embedding every article")
+    build.set_defaults(handler=cmd_index_build)
+    stats = index_commands.add_parser("stats", help="show what is indexed")
+    stats.set_defaults(handler=cmd_index_stats)
+
+    ask = commands.add_parser("ask", help="answer a question with cited snippets")
+    ask.add_argument("question", nargs="+", help="the question; - reads one question a line from stdin")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.set_defaults(handler=cmd_ask)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        overrides = {"log_level": args.log_level.upper()} if args.log_level else {}
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        print(f"storybot: bad settings\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    from index import StoryError
+
+    try:
+        return int(args.handler(settings, args))
+    except StoryError as exc:
+        print(f"storybot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("storybot: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,80 @@
+"""One pydantic-settings class for everything StoryBot can be told; imports nothing of ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message has one line per bad field."""
+
+
+class Settings(BaseSettings):
+    """Read from `STORYBOT_<NAME>` variables (and `.env`); the Discord token from `DISCORD_TOKEN`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STORYBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    articles_dir: Path = Field(Path("data/articles"), description="Folder of articles to index.")
+    index_dir: Path = Field(Path("data/index"), description="Folder the index is stored in.")
+    embedding_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        min_length=1,
+        description="sentence-transformers model name or local path; the default ships with StoryBot.",
+    )
+    chunk_size: int = Field(320, ge=50, le=4000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(100, ge=0, le=2000, description="Characters of whole sentences shared by neighbouring chunks.")
+    snippets: int = Field(3, ge=1, le=10, description="Most snippets in one answer.")
+    snippet_chars: int = Field(320, ge=80, le=1000, description="Longest snippet, in characters.")
+    abstain_threshold: float = Field(
+        0.35, ge=0.0, le=1.0, description="Below this cosine similarity the answer is 'not in the articles'."
+    )
+    log_level: LogLevel = Field("INFO", description="Logging level.")
+    discord_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("DISCORD_TOKEN", "STORYBOT_DISCORD_TOKEN"),
+        description="Discord bot token (the bot only).",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
+
+
+def _env_name(field: str) -> str:
+    if field == "discord_token":
+        return "DISCORD_TOKEN"
+    return f"STORYBOT_{field.upper()}" if field else "settings"
+
+
+def describe(error: ValidationError) -> str:
+    """One readable line per bad field, naming the variable to fix; never echoes secrets."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = str(item["loc"][0]) if item["loc"] else ""
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{_env_name(field)}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `.env`; SettingsError with one line per problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None

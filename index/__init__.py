@@ -1,0 +1,66 @@
+"""The story engine: articles -> clean text -> chunks -> vectors (FAISS) -> cited answers.
+
+A library: it knows nothing of Discord, environment variables or Settings; it takes plain arguments.
+"""
+
+from __future__ import annotations
+
+from index.answering import (
+    MAX_QUESTION_CHARS,
+    Answer,
+    Answerer,
+    AnswerOptions,
+    Citation,
+    Source,
+    validate_question,
+)
+from index.articles import Article, Skipped, load_corpus
+from index.builder import BuildProgress, BuildReport, build_index
+from index.chunking import ChunkingParams
+from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from index.engine import Engine
+from index.errors import (
+    ArticleError,
+    BuildLockedError,
+    CorruptIndexError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStateError,
+    ModelError,
+    QuestionError,
+    StoryError,
+)
+from index.storage import IndexSpec, StoredIndex, load_index
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MAX_QUESTION_CHARS",
+    "Answer",
+    "AnswerOptions",
+    "Answerer",
+    "Article",
+    "ArticleError",
+    "BuildLockedError",
+    "BuildProgress",
+    "BuildReport",
+    "ChunkingParams",
+    "Citation",
+    "CorruptIndexError",
+    "Embedder",
+    "Engine",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexSpec",
+    "IndexStateError",
+    "ModelError",
+    "QuestionError",
+    "SentenceTransformerEmbedder",
+    "Skipped",
+    "Source",
+    "StoredIndex",
+    "StoryError",
+    "build_index",
+    "load_corpus",
+    "load_index",
+    "validate_question",
+]

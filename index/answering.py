@@ -1,0 +1,235 @@
+"""Questions in, cited snippets out: the one entry point the bot and the command line share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.articles import Article
+from index.chunking import Span, sentence_spans
+from index.embedding import Embedder
+from index.errors import QuestionError
+from index.lexical import terms
+from index.storage import StoredIndex
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a snippet comes from: the article and the snippet's offsets in its cleaned text."""
+
+    article_id: str
+    title: str | None
+    outlet: str | None
+    date: str | None
+    url: str | None
+    start: int
+    end: int
+
+    def label(self) -> str:
+        """A citation as a reader expects it: outlet, “title”, date; unknown parts left out."""
+        parts = [self.outlet or "", f"“{self.title}”" if self.title else self.article_id, self.date or ""]
+        return ", ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One snippet as shown, numbered in display order, with every article that carries it."""
+
+    n: int
+    snippet: str
+    score: float
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "abstained": self.abstained,
+            "citations": [
+                {
+                    "n": c.n,
+                    "snippet": c.snippet,
+                    "score": round(c.score, 4),
+                    "sources": [s.__dict__.copy() for s in c.sources],
+                }
+                for c in self.citations
+            ],
+        }
+
+    def sources(self) -> list[tuple[Source, list[int]]]:
+        """Each cited article once, in order of first citation, with the citation numbers."""
+        seen: dict[str, tuple[Source, list[int]]] = {}
+        for citation in self.citations:
+            for source in citation.sources:
+                seen.setdefault(source.article_id, (source, []))[1].append(citation.n)
+        return list(seen.values())
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    snippets: int = 3
+    abstain_below: float = 0.35
+    snippet_chars: int = 320
+    candidates: int = 24
+    diversity: float = 0.3
+    keyword_weight: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.snippets < 1 or self.candidates < self.snippets:
+            raise ValueError("need at least one snippet and at least as many candidates as snippets")
+
+
+def validate_question(question: str) -> str:
+    """The question with spaces folded, or QuestionError saying what is wrong with it."""
+    text = " ".join(question.split())
+    if not text:
+        raise QuestionError("the question is empty; ask something about the story")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}"
+        )
+    return text
+
+
+def _content_words(text: str) -> set[str]:
+    return set(terms(text))
+
+
+def _near_duplicate(a: set[str], b: set[str]) -> bool:
+    """Two passages that say the same thing in (nearly) the same words."""
+    if not a or not b:
+        return False
+    shared = len(a & b)
+    return shared / len(a | b) >= 0.6 or shared / min(len(a), len(b)) >= 0.8
+
+
+@dataclass
+class _Candidate:
+    row: int
+    score: float
+    relevance: float
+    article: Article
+    span: Span
+    words: set[str]
+    vector: np.ndarray
+    sources: list[Source] = field(default_factory=list)
+
+
+class Answerer:
+    """Answers questions from one loaded index. Immutable: a rebuild makes a new Answerer."""
+
+    def __init__(self, index: StoredIndex, embedder: Embedder, options: AnswerOptions | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.options = options or AnswerOptions()
+
+    def ask(self, question: str) -> Answer:
+        text = validate_question(question)
+        if self.index.store.size == 0:
+            return Answer(text, abstained=True)
+        query = self.embedder.encode([text])[0]
+        k = min(self.options.candidates, self.index.store.size)
+        scores, rows = self.index.store.search(query[None, :], k)
+        dense = {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+        best = max(dense.values(), default=0.0)
+        if best < self.options.abstain_below:
+            log.debug("abstained: best score %.3f", best)
+            return Answer(text, abstained=True)
+        keyword_rows, keyword_scores = self.index.lexical.top(text, k)
+        top_keyword = float(keyword_scores[0]) if len(keyword_scores) else 1.0
+        keyword = {int(r): float(s) / top_keyword for r, s in zip(keyword_rows, keyword_scores, strict=True)}
+        question_words = _content_words(text)
+        candidates = []
+        for row in dense.keys() | keyword.keys():
+            vector = self.index.store.vectors(row, 1)[0]
+            score = float(vector @ query)
+            if score < self.options.abstain_below:
+                continue
+            relevance = score + self.options.keyword_weight * keyword.get(row, 0.0)
+            candidates.append(self._candidate(row, score, relevance, vector, question_words))
+        candidates.sort(key=lambda c: -c.relevance)
+        chosen = self._select(candidates)
+        citations = tuple(
+            Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
+            for n, c in enumerate(chosen, start=1)
+        )
+        return Answer(text, abstained=False, citations=citations)
+
+    def _candidate(
+        self, row: int, score: float, relevance: float, vector: np.ndarray, question_words: set[str]
+    ) -> _Candidate:
+        article, start, end = self.index.chunk(row)
+        span = self._cut(article.text, (start, end), question_words)
+        words = _content_words(article.text[span[0] : span[1]])
+        source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
+        return _Candidate(row, score, relevance, article, span, words, vector, [source])
+
+    def _cut(self, text: str, chunk: Span, question_words: set[str]) -> Span:
+        """The run of whole sentences, at most `snippet_chars` long, that best matches the question."""
+        limit = self.options.snippet_chars
+        if chunk[1] - chunk[0] <= limit:
+            return chunk
+        sentences = sentence_spans(text, *chunk)
+        best, best_score = sentences[0], -1.0
+        for first in range(len(sentences)):
+            for last in range(first, len(sentences)):
+                if sentences[last][1] - sentences[first][0] > limit and last > first:
+                    break
+                span = (sentences[first][0], sentences[last][1])
+                overlap = len(question_words & _content_words(text[span[0] : span[1]]))
+                # Prefer matching words, then longer context within the limit.
+                score = overlap + (span[1] - span[0]) / (limit * 10)
+                if score > best_score:
+                    best, best_score = span, score
+        if best[1] - best[0] > limit:  # one sentence longer than the limit: cut at a word
+            cut = text.rfind(" ", best[0], best[0] + limit)
+            best = (best[0], cut if cut > best[0] else best[0] + limit)
+        return best
+
+    def _select(self, candidates: Sequence[_Candidate]) -> list[_Candidate]:
+        """Maximal marginal relevance, merging near-identical passages into one citation."""
+        chosen: list[_Candidate] = []
+        pool = list(candidates)
+        weight = self.options.diversity
+        while pool and len(chosen) < self.options.snippets:
+
+            def value(c: _Candidate) -> float:
+                if not chosen:
+                    return c.relevance
+                redundancy = max(float(c.vector @ s.vector) for s in chosen)
+                return (1 - weight) * c.relevance - weight * redundancy
+
+            best = max(pool, key=value)
+            pool.remove(best)
+            duplicate = next((c for c in chosen if self._same_passage(best, c)), None)
+            if duplicate is None:
+                chosen.append(best)
+            elif best.article.id not in {s.article_id for s in duplicate.sources}:
+                duplicate.sources.extend(best.sources)
+        # Passages found later that repeat a chosen one still add their outlets.
+        for candidate in pool:
+            for c in chosen:
+                if self._same_passage(candidate, c) and candidate.article.id not in {s.article_id for s in c.sources}:
+                    c.sources.extend(candidate.sources)
+        return chosen
+
+    @staticmethod
+    def _same_passage(a: _Candidate, b: _Candidate) -> bool:
+        if a.article.id == b.article.id:
+            overlap = min(a.span[1], b.span[1]) - max(a.span[0], b.span[0])
+            return overlap > 0.5 * min(a.span[1] - a.span[0], b.span[1] - b.span[0])
+        return _near_duplicate(a.words, b.words)
