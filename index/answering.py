@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from index.aliases import expand
 from index.articles import Article
 from index.chunking import Span, sentence_spans
 from index.embedding import Embedder
@@ -141,22 +142,26 @@ class Answerer:
         text = validate_question(question)
         if self.index.store.size == 0:
             return Answer(text, abstained=True)
-        query = self.embedder.encode([text])[0]
+        variants = expand(text, self.index.aliases)
+        queries = self.embedder.encode(variants)
         k = min(self.options.candidates, self.index.store.size)
-        scores, rows = self.index.store.search(query[None, :], k)
-        dense = {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+        scores, rows = self.index.store.search(queries, k)
+        dense: dict[int, float] = {}
+        for row, score in zip(rows.ravel(), scores.ravel(), strict=True):
+            if row >= 0 and score > dense.get(int(row), -1.0):
+                dense[int(row)] = float(score)
         best = max(dense.values(), default=0.0)
         if best < self.options.abstain_below:
             log.debug("abstained: best score %.3f", best)
             return Answer(text, abstained=True)
-        keyword_rows, keyword_scores = self.index.lexical.top(text, k)
+        keyword_rows, keyword_scores = self.index.lexical.top(" ".join(variants), k)
         top_keyword = float(keyword_scores[0]) if len(keyword_scores) else 1.0
         keyword = {int(r): float(s) / top_keyword for r, s in zip(keyword_rows, keyword_scores, strict=True)}
         question_words = _content_words(text)
         candidates = []
         for row in dense.keys() | keyword.keys():
             vector = self.index.store.vectors(row, 1)[0]
-            score = float(vector @ query)
+            score = float((queries @ vector).max())
             if score < self.options.abstain_below:
                 continue
             relevance = score + self.options.keyword_weight * keyword.get(row, 0.0)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import aliases
 from index.articles import Article, Skipped, load_corpus
 from index.chunking import ChunkingParams, chunk_spans
 from index.embedding import Embedder, Vectors
@@ -154,7 +155,8 @@ def build_index(
         matrix = np.concatenate(blocks) if blocks else np.zeros((0, spec.dimension), dtype=np.float32)
         texts = [pieces[int(r["article"])][0].text[int(r["start"]) : int(r["end"])] for r in table]
         store = FaissStore.from_vectors(matrix, spec.dimension)
-        save_index(index_dir, spec, entries, table, store, LexicalIndex.build(texts))
+        groups = aliases.mine(article.text for article, _, _ in pieces)
+        save_index(index_dir, spec, entries, table, store, LexicalIndex.build(texts), groups)
         notify(BuildProgress("saving", 1, 1))
         report.written = True
         report.seconds = time.perf_counter() - started

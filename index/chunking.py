@@ -84,8 +84,8 @@ def _hard_split(text: str, span: Span, size: int) -> Iterator[Span]:
 
 @dataclass(frozen=True)
 class ChunkingParams:
-    size: int = 400
-    overlap: int = 80
+    size: int = 320
+    overlap: int = 100
 
     def __post_init__(self) -> None:
         if self.size < 50:
@@ -110,9 +110,14 @@ def chunk_spans(text: str, params: ChunkingParams) -> list[Span]:
         chunks.append((sentences[first][0], sentences[last][1]))
         if last + 1 >= len(sentences):
             break
-        # Step back over whole sentences that fit in the overlap, always moving forward.
+        # Step back over whole sentences that fit in the overlap, always moving forward, and only
+        # while the next chunk still reaches a new sentence: a chunk inside the last adds nothing.
         following = last + 1
-        while following - 1 > first and sentences[last][1] - sentences[following - 1][0] <= params.overlap:
+        while (
+            following - 1 > first
+            and sentences[last][1] - sentences[following - 1][0] <= params.overlap
+            and sentences[last + 1][1] - sentences[following - 1][0] <= params.size
+        ):
             following -= 1
         first = following
     return chunks

