@@ -50,10 +50,7 @@ def make_engine(settings: Settings) -> Engine:
 def render_answer(answer: Answer) -> str:
     """An answer as a person reads it: numbered snippets with their citations, then the sources."""
     if answer.abstained:
-        return (
-            f"{answer.question}\n\nThat is not in the articles. "
-            "(`storybot index stats` lists what the index holds.)"
-        )
+        return f"{answer.question}\n\nThat is not in the articles. (`storybot index stats` lists what the index holds.)"
     lines = [answer.question, ""]
     for citation in answer.citations:
         lines.append(f"[{citation.n}] “{' '.join(citation.snippet.split())}”")

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or local path; the default ships with StoryBot.",
     )
     chunk_size: int = Field(320, ge=50, le=4000, description="Target chunk length in characters.")
-    chunk_overlap: int = Field(100, ge=0, le=2000, description="Characters of whole sentences shared by neighbouring chunks.")
+    chunk_overlap: int = Field(
+        100, ge=0, le=2000, description="Characters of whole sentences shared by neighbouring chunks."
+    )
     snippets: int = Field(3, ge=1, le=10, description="Most snippets in one answer.")
     snippet_chars: int = Field(320, ge=80, le=1000, description="Longest snippet, in characters.")
     abstain_threshold: float = Field(

@@ -88,6 +88,8 @@ class AnswerOptions:
     candidates: int = 24
     diversity: float = 0.3
     keyword_weight: float = 0.3
+    chunk_weight: float = 0.5
+    rerank: int = 8
 
     def __post_init__(self) -> None:
         if self.snippets < 1 or self.candidates < self.snippets:
@@ -100,14 +102,36 @@ def validate_question(question: str) -> str:
     if not text:
         raise QuestionError("the question is empty; ask something about the story")
     if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}"
-        )
+        raise QuestionError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}")
     return text
 
 
 def _content_words(text: str) -> set[str]:
     return set(terms(text))
+
+
+_MIN_UNIT_CHARS = 40
+
+
+def _units(text: str, sentences: Sequence[Span]) -> list[Span]:
+    """Sentences, with very short ones ("Oh?", "1.") joined to the next sentence on their line."""
+    units: list[Span] = []
+    pending: Span | None = None
+    for sentence in sentences:
+        span = sentence
+        if pending is not None:
+            if "\n" in text[pending[1] : span[0]]:
+                units.append(pending)
+            else:
+                span = (pending[0], span[1])
+            pending = None
+        if span[1] - span[0] < _MIN_UNIT_CHARS:
+            pending = span
+            continue
+        units.append(span)
+    if pending is not None:
+        units.append(pending)
+    return units
 
 
 def _near_duplicate(a: set[str], b: set[str]) -> bool:
@@ -120,7 +144,6 @@ def _near_duplicate(a: set[str], b: set[str]) -> bool:
 
 @dataclass
 class _Candidate:
-    row: int
     score: float
     relevance: float
     article: Article
@@ -131,7 +154,13 @@ class _Candidate:
 
 
 class Answerer:
-    """Answers questions from one loaded index. Immutable: a rebuild makes a new Answerer."""
+    """Answers questions from one loaded index. Immutable: a rebuild makes a new Answerer.
+
+    Chunks are found by meaning (FAISS) and by keywords (BM25), the question expanded with the
+    aliases the articles give. The sentences of the best chunks are then scored against the
+    question; each good sentence becomes a snippet grown with its neighbours, and snippets are
+    chosen by maximal marginal relevance so that each point is made once.
+    """
 
     def __init__(self, index: StoredIndex, embedder: Embedder, options: AnswerOptions | None = None) -> None:
         self.index = index
@@ -157,53 +186,65 @@ class Answerer:
         keyword_rows, keyword_scores = self.index.lexical.top(" ".join(variants), k)
         top_keyword = float(keyword_scores[0]) if len(keyword_scores) else 1.0
         keyword = {int(r): float(s) / top_keyword for r, s in zip(keyword_rows, keyword_scores, strict=True)}
-        question_words = _content_words(text)
-        candidates = []
+        chunk_scores: dict[int, float] = {}
         for row in dense.keys() | keyword.keys():
-            vector = self.index.store.vectors(row, 1)[0]
-            score = float((queries @ vector).max())
-            if score < self.options.abstain_below:
-                continue
-            relevance = score + self.options.keyword_weight * keyword.get(row, 0.0)
-            candidates.append(self._candidate(row, score, relevance, vector, question_words))
-        candidates.sort(key=lambda c: -c.relevance)
-        chosen = self._select(candidates)
+            score = dense.get(row)
+            if score is None:
+                score = float((queries @ self.index.store.vectors(row, 1)[0]).max())
+            chunk_scores[row] = score + self.options.keyword_weight * keyword.get(row, 0.0)
+        ranked = sorted(chunk_scores, key=lambda r: -chunk_scores[r])[: self.options.rerank]
+        chosen = self._select(self._sentence_candidates(ranked, chunk_scores, queries))
         citations = tuple(
             Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
             for n, c in enumerate(chosen, start=1)
         )
-        return Answer(text, abstained=False, citations=citations)
+        return Answer(text, abstained=not citations, citations=citations)
 
-    def _candidate(
-        self, row: int, score: float, relevance: float, vector: np.ndarray, question_words: set[str]
-    ) -> _Candidate:
-        article, start, end = self.index.chunk(row)
-        span = self._cut(article.text, (start, end), question_words)
-        words = _content_words(article.text[span[0] : span[1]])
-        source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
-        return _Candidate(row, score, relevance, article, span, words, vector, [source])
+    def _sentence_candidates(
+        self, rows: Sequence[int], chunk_scores: dict[int, float], queries: np.ndarray
+    ) -> list[_Candidate]:
+        """Each sentence of the best chunks, scored against the question, as a snippet around it."""
+        seen: dict[tuple[str, int], tuple[Article, list[Span], int, int]] = {}
+        for row in rows:
+            article, start, end = self.index.chunk(row)
+            units = _units(article.text, sentence_spans(article.text, start, end))
+            for i, span in enumerate(units):
+                key = (article.id, span[0])
+                if key not in seen or chunk_scores[row] > chunk_scores[seen[key][3]]:
+                    seen[key] = (article, units, i, row)
+        items = list(seen.values())
+        if not items:
+            return []
+        vectors = self.embedder.encode([a.text[u[i][0] : u[i][1]] for a, u, i, _ in items])
+        scores = (vectors @ queries.T).max(axis=1)
+        candidates = []
+        for (article, units, i, row), vector, score in zip(items, vectors, scores, strict=True):
+            if score < self.options.abstain_below:
+                continue
+            relevance = float(score) + self.options.chunk_weight * chunk_scores[row]
+            span = self._window(article.text, units, i)
+            source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
+            words = _content_words(article.text[span[0] : span[1]])
+            candidates.append(_Candidate(float(score), relevance, article, span, words, vector, [source]))
+        candidates.sort(key=lambda c: -c.relevance)
+        return candidates
 
-    def _cut(self, text: str, chunk: Span, question_words: set[str]) -> Span:
-        """The run of whole sentences, at most `snippet_chars` long, that best matches the question."""
+    def _window(self, text: str, units: Sequence[Span], centre: int) -> Span:
+        """The sentence, grown with its following then preceding neighbours while it fits."""
         limit = self.options.snippet_chars
-        if chunk[1] - chunk[0] <= limit:
-            return chunk
-        sentences = sentence_spans(text, *chunk)
-        best, best_score = sentences[0], -1.0
-        for first in range(len(sentences)):
-            for last in range(first, len(sentences)):
-                if sentences[last][1] - sentences[first][0] > limit and last > first:
-                    break
-                span = (sentences[first][0], sentences[last][1])
-                overlap = len(question_words & _content_words(text[span[0] : span[1]]))
-                # Prefer matching words, then longer context within the limit.
-                score = overlap + (span[1] - span[0]) / (limit * 10)
-                if score > best_score:
-                    best, best_score = span, score
-        if best[1] - best[0] > limit:  # one sentence longer than the limit: cut at a word
-            cut = text.rfind(" ", best[0], best[0] + limit)
-            best = (best[0], cut if cut > best[0] else best[0] + limit)
-        return best
+        start, end = units[centre]
+        if end - start > limit:  # one sentence longer than the limit: cut at a word
+            cut = text.rfind(" ", start, start + limit)
+            return (start, cut if cut > start else start + limit)
+        first = last = centre
+        grew = True
+        while grew:
+            grew = False
+            if last + 1 < len(units) and units[last + 1][1] - start <= limit:
+                last, end, grew = last + 1, units[last + 1][1], True
+            if first > 0 and end - units[first - 1][0] <= limit:
+                first, start, grew = first - 1, units[first - 1][0], True
+        return start, end
 
     def _select(self, candidates: Sequence[_Candidate]) -> list[_Candidate]:
         """Maximal marginal relevance, merging near-identical passages into one citation."""

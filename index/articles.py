@@ -190,8 +190,10 @@ def _records(path: Path, raw: str) -> Iterator[tuple[int, Mapping[str, Any] | No
             except json.JSONDecodeError as exc:
                 yield number, None, f"line {number} is not JSON ({exc.msg})"
                 continue
-            yield number, value if isinstance(value, dict) else None, None if isinstance(value, dict) else (
-                f"line {number} is not a JSON object"
+            yield (
+                number,
+                value if isinstance(value, dict) else None,
+                None if isinstance(value, dict) else (f"line {number} is not a JSON object"),
             )
         return
     try:
@@ -200,8 +202,10 @@ def _records(path: Path, raw: str) -> Iterator[tuple[int, Mapping[str, Any] | No
         raise ArticleError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     items = value if isinstance(value, list) else [value]
     for number, item in enumerate(items, start=1):
-        yield number, item if isinstance(item, dict) else None, None if isinstance(item, dict) else (
-            f"item {number} is not a JSON object"
+        yield (
+            number,
+            item if isinstance(item, dict) else None,
+            None if isinstance(item, dict) else (f"item {number} is not a JSON object"),
         )
 
 
@@ -219,9 +223,7 @@ def read_file(path: Path, article_id: str) -> tuple[list[Article], list[Skipped]
     """The articles in one file, and the records in it that had to be skipped."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ArticleError(
-            f"unknown file type {suffix or '(no extension)'}; use .txt, .md, .json or .jsonl"
-        )
+        raise ArticleError(f"unknown file type {suffix or '(no extension)'}; use .txt, .md, .json or .jsonl")
     raw = _read_text(path)
     if suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
         meta, body = split_front_matter(raw)

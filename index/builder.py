@@ -15,8 +15,8 @@ from index.articles import Article, Skipped, load_corpus
 from index.chunking import ChunkingParams, chunk_spans
 from index.embedding import Embedder, Vectors
 from index.errors import IndexNotFoundError, IndexStateError
-from index.storage import CHUNK_DTYPE, ArticleEntry, IndexSpec, StoredIndex, build_lock, load_index, save_index
 from index.lexical import LexicalIndex
+from index.storage import CHUNK_DTYPE, ArticleEntry, IndexSpec, StoredIndex, build_lock, load_index, save_index
 from index.store import FaissStore
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,7 @@ def build_index(
         report.chunks = sum(len(spans) for _, spans, _ in pieces)
         notify(BuildProgress("chunks", report.chunks, report.chunks))
 
-        metadata_changed = previous is not None and any(
-            old[a.id].article != a for a in corpus.articles if a.id in old
-        )
+        metadata_changed = previous is not None and any(old[a.id].article != a for a in corpus.articles if a.id in old)
         if previous is not None and not (report.added or report.changed or report.removed or metadata_changed):
             report.seconds = time.perf_counter() - started
             return report
@@ -144,10 +142,12 @@ def build_index(
         blocks: list[Vectors] = []
         table = np.zeros(report.chunks, dtype=CHUNK_DTYPE)
         row = cursor = 0
-        for number, (article, spans, vectors) in enumerate(pieces):
-            if vectors is None:
-                vectors, cursor = fresh[cursor : cursor + len(spans)], cursor + len(spans)
-            blocks.append(vectors)
+        for number, (article, spans, kept) in enumerate(pieces):
+            if kept is None:
+                blocks.append(fresh[cursor : cursor + len(spans)])
+                cursor += len(spans)
+            else:
+                blocks.append(kept)
             for start, end in spans:
                 table[row] = (number, start, end)
                 row += 1

@@ -40,9 +40,7 @@ def normalise_spaces(text: str) -> str:
     return "\n".join(_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
 
 
-_LEADING_DATE = re.compile(
-    r"^\s*(?:date|published|posted|updated)\s*:?\s*(\d{4}-\d{2}-\d{2})\b[\s|:-]*", re.IGNORECASE
-)
+_LEADING_DATE = re.compile(r"^\s*(?:date|published|posted|updated)\s*:?\s*(\d{4}-\d{2}-\d{2})\b[\s|:-]*", re.IGNORECASE)
 
 
 def split_leading_date(text: str) -> tuple[str | None, str]:
@@ -175,7 +173,7 @@ _NEWSLETTER = re.compile(
 
 def drop_newsletter_prompts(lines: list[str]) -> list[str]:
     """Newsletter boxes ("allkpop in your Inbox", "THE TOP 10 STORIES DELIVERED DAILY", "SEND")."""
-    return [line for line in lines if _is_prose(line) and len(_words(line)) > 12 or not _NEWSLETTER.search(line)]
+    return [line for line in lines if (_is_prose(line) and len(_words(line)) > 12) or not _NEWSLETTER.search(line)]
 
 
 # --- rule: relative timestamps -----------------------------------------------------------------

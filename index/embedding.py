@@ -76,8 +76,9 @@ class SentenceTransformerEmbedder:
             transformers_logging.disable_progress_bar()
             self._model = SentenceTransformer(source, device=device)
         except Exception as exc:  # the library raises OSError, ValueError, HTTP errors, ...
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             raise ModelError(
-                f"cannot load embedding model {name_or_path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                f"cannot load embedding model {name_or_path!r} ({reason}); "
                 f"set STORYBOT_EMBEDDING_MODEL to a local model folder or to {DEFAULT_MODEL} (bundled, offline)"
             ) from exc
         dimension = self._model.get_embedding_dimension()

@@ -41,7 +41,9 @@ class Engine:
         """An answerer over the index on disk; IndexStateError when there is none that fits."""
         return Answerer(self.stored(), self.embedder, self.options)
 
-    def answerer_building_if_missing(self, progress: ProgressCallback | None = None) -> tuple[Answerer, BuildReport | None]:
+    def answerer_building_if_missing(
+        self, progress: ProgressCallback | None = None
+    ) -> tuple[Answerer, BuildReport | None]:
         """Like `answerer`, but builds the index first when there is none yet."""
         try:
             return self.answerer(), None

@@ -1,14 +1,14 @@
 """Errors the story engine raises; every message says what happened and what to do.
 
-    StoryError
-    ├── QuestionError        the question is empty or too long
-    ├── ArticleError         one article file cannot be read (builds skip it with a warning)
-    ├── ModelError           the embedding model cannot be loaded
-    ├── BuildLockedError     another build is writing the index folder
-    └── IndexStateError      the index on disk cannot serve
-        ├── IndexNotFoundError   there is no index yet
-        ├── IndexMismatchError   built with another model or chunking
-        └── CorruptIndexError    files missing, truncated or inconsistent
+StoryError
+├── QuestionError        the question is empty or too long
+├── ArticleError         one article file cannot be read (builds skip it with a warning)
+├── ModelError           the embedding model cannot be loaded
+├── BuildLockedError     another build is writing the index folder
+└── IndexStateError      the index on disk cannot serve
+    ├── IndexNotFoundError   there is no index yet
+    ├── IndexMismatchError   built with another model or chunking
+    └── CorruptIndexError    files missing, truncated or inconsistent
 """
 
 from __future__ import annotations

@@ -130,7 +130,9 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
         built_at = dt.datetime.fromisoformat(manifest["built_at"])
         hashes = {item["id"]: item["fingerprint"] for item in manifest["articles"]}
     except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptIndexError(f"the index manifest in {folder} is incomplete; run `storybot index build --full`") from exc
+        raise CorruptIndexError(
+            f"the index manifest in {folder} is incomplete; run `storybot index build --full`"
+        ) from exc
     if wanted is not None:
         _check_spec(spec, wanted, folder)
     broken = f"the index at {folder} is damaged"
@@ -138,7 +140,9 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
         chunks = np.load(generation / "chunks.npy", allow_pickle=False)
         with (generation / "articles.jsonl").open(encoding="utf-8") as handle:
             articles = [_article(json.loads(line)) for line in handle]
-        aliases = tuple(tuple(str(name) for name in group) for group in json.loads((generation / "aliases.json").read_text()))
+        aliases = tuple(
+            tuple(str(name) for name in group) for group in json.loads((generation / "aliases.json").read_text())
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorruptIndexError(f"{broken} ({exc.__class__.__name__}); run `storybot index build --full`") from exc
     store = FaissStore.load(generation / "vectors.faiss")
@@ -205,7 +209,7 @@ def save_index(
         "dimension": spec.dimension,
         "chunking": {"size": spec.chunking.size, "overlap": spec.chunking.overlap},
         "built_at": built_at.isoformat(),
-        "chunk_count": int(len(chunks)),
+        "chunk_count": len(chunks),
         "articles": [
             {"id": e.article.id, "fingerprint": e.fingerprint, "chunks": e.chunk_count, **e.article.metadata()}
             for e in entries

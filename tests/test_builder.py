@@ -32,8 +32,11 @@ def _answer_texts(engine: Engine, question: str) -> list[str]:
 def test_a_first_build_indexes_every_article_and_writes_a_manifest(engine: Engine) -> None:
     report = engine.build()
 
-    assert report.full and report.written
-    assert len(report.added) == 3 and not report.changed and not report.removed
+    assert report.full
+    assert report.written
+    assert len(report.added) == 3
+    assert not report.changed
+    assert not report.removed
     assert report.embedded_chunks == report.chunks > 0
     manifest = json.loads((engine.index_dir / "manifest.json").read_text())
     assert manifest["format"] == 1
@@ -51,7 +54,8 @@ def test_a_rebuild_with_nothing_changed_embeds_nothing_and_writes_nothing(engine
 
     report = engine.build()
 
-    assert report.embedded_chunks == 0 and not report.written
+    assert report.embedded_chunks == 0
+    assert not report.written
     assert len(report.unchanged) == 3
     assert json.loads((engine.index_dir / "manifest.json").read_text())["generation"] == generation
 
@@ -101,7 +105,8 @@ def test_a_metadata_only_edit_updates_citations_without_re_embedding(engine: Eng
 
     report = engine.build()
 
-    assert report.written and report.embedded_chunks == 0
+    assert report.written
+    assert report.embedded_chunks == 0
     article = next(a for a in engine.stored().articles if a.id == path.name)
     assert article.outlet == "Example Daily"
 
@@ -109,7 +114,8 @@ def test_a_metadata_only_edit_updates_citations_without_re_embedding(engine: Eng
 def test_full_rebuild_re_embeds_everything(engine: Engine) -> None:
     engine.build()
     report = engine.build(full=True)
-    assert report.full and report.embedded_chunks == report.chunks
+    assert report.full
+    assert report.embedded_chunks == report.chunks
 
 
 def test_an_unreadable_file_is_skipped_and_the_build_goes_on(engine: Engine) -> None:
@@ -137,7 +143,9 @@ def test_a_build_that_fails_half_way_leaves_the_old_index_serving(engine: Engine
         engine.build(progress=crash)
 
     assert _answer_texts(engine, "Who composed the song?") == before
-    assert [p.name for p in engine.index_dir.glob("gen-*")] == [json.loads((engine.index_dir / "manifest.json").read_text())["generation"]]
+    assert [p.name for p in engine.index_dir.glob("gen-*")] == [
+        json.loads((engine.index_dir / "manifest.json").read_text())["generation"]
+    ]
 
 
 def test_answering_with_no_index_says_to_build_one(engine: Engine) -> None:
@@ -155,7 +163,9 @@ def test_a_damaged_vector_file_is_reported_and_the_next_build_repairs_it(engine:
         engine.answerer()
     report = engine.build()
 
-    assert report.full and report.reason and "cannot be read by FAISS" in report.reason
+    assert report.full
+    assert report.reason
+    assert "cannot be read by FAISS" in report.reason
     assert engine.answerer().ask("Who composed the song?").citations
 
 
@@ -163,7 +173,7 @@ def test_a_garbled_manifest_is_reported_and_the_next_build_repairs_it(engine: En
     engine.build()
     (engine.index_dir / "manifest.json").write_text("{ half a manif")
 
-    with pytest.raises(CorruptIndexError, match="manifest .* is unreadable; run `storybot index build --full`"):
+    with pytest.raises(CorruptIndexError, match=r"manifest .* is unreadable; run `storybot index build --full`"):
         engine.answerer()
     assert engine.build().full
     engine.answerer()
@@ -177,15 +187,14 @@ def test_an_index_built_with_other_chunking_says_so_and_build_recovers(engine: E
         other.answerer()
     report = other.build()
 
-    assert report.full and report.embedded_chunks == report.chunks
+    assert report.full
+    assert report.embedded_chunks == report.chunks
     other.answerer()
 
 
-def test_an_index_built_with_another_model_says_so(
-    engine: Engine, minilm: SentenceTransformerEmbedder
-) -> None:
+def test_an_index_built_with_another_model_says_so(engine: Engine, minilm: SentenceTransformerEmbedder) -> None:
     engine.build()
     other = Engine(engine.articles_dir, engine.index_dir, minilm)
 
-    with pytest.raises(IndexMismatchError, match="all-MiniLM-L6-v2 .*384-d"):
+    with pytest.raises(IndexMismatchError, match=r"all-MiniLM-L6-v2 .*384-d"):
         other.answerer()

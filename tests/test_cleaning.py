@@ -388,7 +388,11 @@ def test_lines_that_are_not_leading_labels_are_kept(lines: list[str]) -> None:
 
 
 def test_runs_of_blank_lines_become_one() -> None:
-    assert collapse_blank_lines(["Ash fell.", "", "", "   ", "\t", "Roads closed."]) == ["Ash fell.", "", "Roads closed."]
+    assert collapse_blank_lines(["Ash fell.", "", "", "   ", "\t", "Roads closed."]) == [
+        "Ash fell.",
+        "",
+        "Roads closed.",
+    ]
 
 
 def test_blank_lines_at_the_start_and_end_are_dropped() -> None:
@@ -437,7 +441,13 @@ def test_accents_are_composed() -> None:
 
 @pytest.mark.parametrize(
     "prefix",
-    ["date 2024-01-28 ", " date 2024-01-28 ", "Published: 2024-01-28 | ", "POSTED 2024-01-28 - ", "updated:2024-01-28\n"],
+    [
+        "date 2024-01-28 ",
+        " date 2024-01-28 ",
+        "Published: 2024-01-28 | ",
+        "POSTED 2024-01-28 - ",
+        "updated:2024-01-28\n",
+    ],
 )
 def test_a_scraped_date_prefix_is_split_from_the_text(prefix: str) -> None:
     assert split_leading_date(f"{prefix}The orchestra played in the park.") == (
@@ -532,7 +542,8 @@ def test_the_shop_block_and_its_prices_are_gone(scraped: str, clutter: str) -> N
 
 
 @pytest.mark.parametrize(
-    "clutter", ["allkpop in your Inbox", "THE TOP 10 STORIES", "48 minutes ago", "56 minutes ago", "New Message", "SEND"]
+    "clutter",
+    ["allkpop in your Inbox", "THE TOP 10 STORIES", "48 minutes ago", "56 minutes ago", "New Message", "SEND"],
 )
 def test_the_newsletter_box_and_trending_list_are_gone(scraped: str, clutter: str) -> None:
     assert clutter not in scraped
@@ -576,7 +587,7 @@ def test_the_three_numbered_reasons_are_kept_as_lines_of_their_own(scraped: str)
 def test_every_line_of_the_scraped_article_survives_and_nothing_else(scraped: str) -> None:
     raw = _prose_lines(_body(SCRAPED))
     first = raw.index(next(line for line in raw if line.startswith("3 reasons")))
-    last = raw.index("Be sure to check out the \"Love Wins All\" music video below.")
+    last = raw.index('Be sure to check out the "Love Wins All" music video below.')
     assert _prose_lines(scraped) == raw[first : last + 1]
 
 
