@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot cli config index tests
+	$(BIN)/mypy cli config index tests
 
 check: lint typecheck test
 

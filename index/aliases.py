@@ -53,7 +53,7 @@ def mine(texts: Iterable[str]) -> list[list[str]]:
 
 def _standalone_parts(names: set[str], corpus: str) -> set[str]:
     """Single words of a multi-word name that the articles also use on their own ("Taehyung")."""
-    parts = set()
+    parts: set[str] = set()
     for name in names:
         words = name.split()
         if len(words) < 2:

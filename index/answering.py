@@ -176,9 +176,9 @@ class Answerer:
         k = min(self.options.candidates, self.index.store.size)
         scores, rows = self.index.store.search(queries, k)
         dense: dict[int, float] = {}
-        for row, score in zip(rows.ravel(), scores.ravel(), strict=True):
-            if row >= 0 and score > dense.get(int(row), -1.0):
-                dense[int(row)] = float(score)
+        for found, similarity in zip(rows.ravel().tolist(), scores.ravel().tolist(), strict=True):
+            if found >= 0 and similarity > dense.get(found, -1.0):
+                dense[found] = similarity
         best = max(dense.values(), default=0.0)
         if best < self.options.abstain_below:
             log.debug("abstained: best score %.3f", best)

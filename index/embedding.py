@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder:
             from transformers.utils import logging as transformers_logging
 
             # Its "Loading weights" bar would interleave with our own progress output.
-            transformers_logging.disable_progress_bar()
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self._model = SentenceTransformer(source, device=device)
         except Exception as exc:  # the library raises OSError, ValueError, HTTP errors, ...
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"

@@ -175,7 +175,11 @@ def _entries(articles: Sequence[Article], chunks: ChunkTable, hashes: dict[str, 
 
 
 def _article(record: dict[str, Any]) -> Article:
-    return Article(**{name: record.get(name) for name in ("id", "text", "title", "outlet", "date", "url", "author")})
+    return Article(
+        id=str(record["id"]),
+        text=str(record["text"]),
+        **{name: record.get(name) for name in ("title", "outlet", "date", "url", "author")},
+    )
 
 
 def save_index(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +68,7 @@ def bundled_answerer(minilm: SentenceTransformerEmbedder, tmp_path_factory: pyte
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No STORYBOT_* or DISCORD_TOKEN from the outside; the working directory is an empty folder."""
     for name in list(os.environ):
         if name.startswith("STORYBOT_") or name == "DISCORD_TOKEN":

@@ -16,7 +16,7 @@ HOMES = {"faiss": "index/store.py", "sentence_transformers": "index/embedding.py
 
 
 def _imports(path: Path) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
