@@ -7,12 +7,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from index import Answer, BuildProgress, Engine, StoredIndex
+    from index import Answer, BuildProgress, Engine, EvalReport, StoredIndex
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,53 @@ def render_stats(index: StoredIndex) -> str:
             f"  {entry.chunk_count:>5} chunks  {article.date or 'no date':<10}  {article.outlet or 'no outlet':<14}  "
             f"{article.title or '(untitled)'}  [{article.id}]"
         )
+    return "\n".join(lines)
+
+
+_METRIC_LABELS = {
+    "hit_at_1": "hit@1",
+    "coverage_at_3": "coverage@3",
+    "false_abstain_rate": "false abstentions",
+    "abstain_accuracy": "abstain accuracy",
+    "mean_snippet_chars": "mean snippet (characters)",
+}
+
+
+def render_eval(report: EvalReport, source: str) -> str:
+    """The metrics against their targets, then each miss with its expected facts and the snippets shown."""
+    from index.evaluation import _AT_MOST, TARGETS
+
+    metrics = report.metrics()
+    lines = [
+        f"{source}: {int(metrics['questions'])} questions, {int(metrics['answerable'])} answerable, "
+        f"{int(metrics['off_topic'])} not in the articles",
+        "",
+        f"  {'metric':<27} {'value':>7}  target",
+    ]
+    for name, label in _METRIC_LABELS.items():
+        value, target = metrics[name], TARGETS[name]
+        at_most = name in _AT_MOST
+        ok = value <= target if at_most else value >= target
+        digits = 0 if name == "mean_snippet_chars" else 2
+        extra = f"  ({int(metrics['false_abstentions'])})" if name == "false_abstain_rate" else ""
+        lines.append(
+            f"  {label:<27} {value:>7.{digits}f}  {'≤' if at_most else '≥'} {target:.{digits}f}"
+            f"  {'ok' if ok else 'MISSED'}{extra}"
+        )
+    misses = report.misses()
+    if misses:
+        lines += ["", f"{len(misses)} questions not fully answered:"]
+    for result in misses:
+        item, answer = result.item, result.answer
+        lines += ["", f"{item.id}: {item.question}"]
+        if item.abstain:
+            lines.append("  expected: not in the articles; answered with:")
+        else:
+            lines.append("  abstained" if answer.abstained else f"  hit@1 {'yes' if result.hit else 'no'}; facts:")
+            for fact, found in zip(item.expect, result.found, strict=True):
+                lines.append(f"    {'found  ' if found else 'MISSING'} {' | '.join(fact)}")
+        for citation in answer.citations:
+            lines.append(f"    [{citation.n}] {citation.score:.2f} {' '.join(citation.snippet.split())}")
     return "\n".join(lines)
 
 
@@ -173,12 +221,27 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from index import evaluate, load_questions
+
+    questions = load_questions(args.file)  # a bad file fails before the model loads
+    engine = make_engine(settings)
+    answerer, report = engine.answerer_building_if_missing(progress=_TerminalProgress(sys.stderr))
+    if report is not None:
+        print(f"no index yet; built one: {report.summary()}", file=sys.stderr)
+    result = evaluate(answerer, questions)
+    print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else render_eval(result, str(args.file)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="storybot",
         description="Answer questions about a story told across news articles, with quoted, cited snippets.",
     )
     parser.add_argument("--log-level", help="override STORYBOT_LOG_LEVEL (DEBUG, INFO, WARNING, ...)")
+    parser.add_argument("--articles", type=Path, metavar="DIR", help="override STORYBOT_ARTICLES_DIR")
+    parser.add_argument("--index", type=Path, metavar="DIR", help="override STORYBOT_INDEX_DIR")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     index = commands.add_parser("index", help="build or inspect the index")
@@ -193,13 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question; - reads one question a line from stdin")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.set_defaults(handler=cmd_ask)
+
+    evaluation = commands.add_parser("eval", help="score answers against a JSONL question set")
+    evaluation.add_argument("file", type=Path, help="questions, one JSON object a line (see eval/README.md)")
+    evaluation.add_argument("--json", action="store_true", help="print the metrics and misses as one JSON object")
+    evaluation.set_defaults(handler=cmd_eval)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        overrides = {"log_level": args.log_level.upper()} if args.log_level else {}
+        overrides: dict[str, object] = {"log_level": args.log_level.upper()} if args.log_level else {}
+        if args.articles:
+            overrides["articles_dir"] = args.articles
+        if args.index:
+            overrides["index_dir"] = args.index
         settings = load_settings(**overrides)
     except SettingsError as exc:
         print(f"storybot: bad settings\n{exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from index.errors import (
     ArticleError,
     BuildLockedError,
     CorruptIndexError,
+    EvalFileError,
     IndexMismatchError,
     IndexNotFoundError,
     IndexStateError,
@@ -30,6 +31,7 @@ from index.errors import (
     QuestionError,
     StoryError,
 )
+from index.evaluation import EvalQuestion, EvalReport, evaluate, load_questions
 from index.storage import IndexSpec, StoredIndex, load_index
 
 __all__ = [
@@ -48,6 +50,9 @@ __all__ = [
     "CorruptIndexError",
     "Embedder",
     "Engine",
+    "EvalFileError",
+    "EvalQuestion",
+    "EvalReport",
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexSpec",
@@ -60,7 +65,9 @@ __all__ = [
     "StoredIndex",
     "StoryError",
     "build_index",
+    "evaluate",
     "load_corpus",
     "load_index",
+    "load_questions",
     "validate_question",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from index.aliases import expand
+from index.answer_types import expected_type, holds
 from index.articles import Article
 from index.chunking import Span, sentence_spans
 from index.embedding import Embedder
@@ -90,6 +92,10 @@ class AnswerOptions:
     keyword_weight: float = 0.3
     chunk_weight: float = 0.5
     rerank: int = 8
+    focus_weight: float = 0.0
+    focus_share: float = 0.3
+    sentence_keyword_weight: float = 0.0
+    answer_type_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.snippets < 1 or self.candidates < self.snippets:
@@ -193,15 +199,42 @@ class Answerer:
                 score = float((queries @ self.index.store.vectors(row, 1)[0]).max())
             chunk_scores[row] = score + self.options.keyword_weight * keyword.get(row, 0.0)
         ranked = sorted(chunk_scores, key=lambda r: -chunk_scores[r])[: self.options.rerank]
-        chosen = self._select(self._sentence_candidates(ranked, chunk_scores, queries))
+        focus = self._focus(text)
+        focus_vector = self.embedder.encode([focus])[0] if focus else None
+        question_terms = [terms(v) for v in variants]
+        chosen = self._select(
+            self._sentence_candidates(ranked, chunk_scores, queries, focus_vector, question_terms, expected_type(text))
+        )
         citations = tuple(
             Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
             for n, c in enumerate(chosen, start=1)
         )
         return Answer(text, abstained=not citations, citations=citations)
 
+    def _focus(self, question: str) -> str | None:
+        """The question without the words much of the corpus shares (the story's recurring names),
+        so that sentences are matched on what is asked rather than on who it is about."""
+        if self.options.focus_weight <= 0:
+            return None
+        kept, dropped = [], False
+        for token in re.findall(r"\S+", question):
+            words = terms(token)
+            if words and all(self.index.lexical.share(w) > self.options.focus_share for w in words):
+                dropped = True
+                continue
+            kept.append(token)
+        if not dropped or not terms(" ".join(kept)):
+            return None
+        return " ".join(kept)
+
     def _sentence_candidates(
-        self, rows: Sequence[int], chunk_scores: dict[int, float], queries: np.ndarray
+        self,
+        rows: Sequence[int],
+        chunk_scores: dict[int, float],
+        queries: np.ndarray,
+        focus: np.ndarray | None,
+        question_terms: Sequence[Sequence[str]],
+        kind: str | None,
     ) -> list[_Candidate]:
         """Each sentence of the best chunks, scored against the question, as a snippet around it."""
         seen: dict[tuple[str, int], tuple[Article, list[Span], int, int]] = {}
@@ -215,13 +248,27 @@ class Answerer:
         items = list(seen.values())
         if not items:
             return []
-        vectors = self.embedder.encode([a.text[u[i][0] : u[i][1]] for a, u, i, _ in items])
+        texts = [a.text[u[i][0] : u[i][1]] for a, u, i, _ in items]
+        vectors = self.embedder.encode(texts)
         scores = (vectors @ queries.T).max(axis=1)
+        matched = scores
+        if focus is not None:
+            f = self.options.focus_weight
+            matched = (1 - f) * scores + f * (vectors @ focus)
         candidates = []
-        for (article, units, i, row), vector, score in zip(items, vectors, scores, strict=True):
+        for (article, units, i, row), vector, score, match, unit in zip(
+            items, vectors, scores, matched, texts, strict=True
+        ):
             if score < self.options.abstain_below:
                 continue
-            relevance = float(score) + self.options.chunk_weight * chunk_scores[row]
+            unit_terms = terms(unit)
+            keywords = max(self.index.lexical.overlap(q, unit_terms) for q in question_terms)
+            relevance = (
+                float(match)
+                + self.options.sentence_keyword_weight * keywords
+                + self.options.chunk_weight * chunk_scores[row]
+                + (self.options.answer_type_weight if kind and holds(unit, kind) else 0.0)
+            )
             span = self._window(article.text, units, i)
             source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
             words = _content_words(article.text[span[0] : span[1]])

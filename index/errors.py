@@ -5,6 +5,7 @@ StoryError
 ├── ArticleError         one article file cannot be read (builds skip it with a warning)
 ├── ModelError           the embedding model cannot be loaded
 ├── BuildLockedError     another build is writing the index folder
+├── EvalFileError        a question set for `evaluate` cannot be read
 └── IndexStateError      the index on disk cannot serve
     ├── IndexNotFoundError   there is no index yet
     ├── IndexMismatchError   built with another model or chunking
@@ -48,3 +49,7 @@ class CorruptIndexError(IndexStateError):
 
 class BuildLockedError(StoryError):
     """Another build is writing the index folder."""
+
+
+class EvalFileError(StoryError):
+    """A question set cannot be read; the message names the file and line."""

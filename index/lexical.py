@@ -3,6 +3,7 @@ that a small embedding model blurs."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+import snowballstemmer
 
 from index.errors import CorruptIndexError
 
@@ -107,20 +109,13 @@ STOPWORDS = frozenset(
         "t",
     ]
 )
-_SUFFIXES = ("ations", "ation", "ments", "ment", "ings", "ing", "ers", "er", "ed", "ies", "es", "s", "ly")
+_STEMMER = snowballstemmer.stemmer("english")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A light English suffix stripper: "composer", "composed" and "composing" meet at "compos"."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            if suffix == "ies":
-                word += "y"
-            break
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    return word
+    """The Snowball (Porter 2) stem: "composer", "composed" and "composing" meet at "compos"."""
+    return str(_STEMMER.stemWord(word))
 
 
 def terms(text: str) -> list[str]:
@@ -137,6 +132,28 @@ class LexicalIndex:
     def __init__(self, weights: sp.csc_matrix, vocabulary: dict[str, int]) -> None:
         self._weights = weights
         self._vocabulary = vocabulary
+        frequency = np.diff(weights.indptr)  # chunks holding each term
+        n = max(1, weights.shape[0])
+        self._share = frequency / n
+        self._idf = np.log(1.0 + (n - frequency + 0.5) / (frequency + 0.5))
+
+    def share(self, term: str) -> float:
+        """The fraction of chunks that hold `term` (0 for a term the corpus lacks)."""
+        column = self._vocabulary.get(term)
+        return 0.0 if column is None else float(self._share[column])
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency; a term the corpus lacks counts as rarest."""
+        column = self._vocabulary.get(term)
+        return float(self._idf[column]) if column is not None else float(np.log(1.0 + (self.size + 0.5) / 0.5))
+
+    def overlap(self, query: Sequence[str], text: Sequence[str]) -> float:
+        """The IDF-weighted share of the query's terms that `text` holds (0 to 1); arguments from `terms`."""
+        wanted = set(query)
+        total = sum(self.idf(t) for t in wanted)
+        if total == 0:
+            return 0.0
+        return sum(self.idf(t) for t in wanted.intersection(text)) / total
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:

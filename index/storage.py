@@ -40,7 +40,7 @@ from index.store import FaissStore
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Snowball stems in the keyword index
 MANIFEST = "manifest.json"
 LOCK = ".build.lock"
 CHUNK_DTYPE = np.dtype([("article", "<i4"), ("start", "<i4"), ("end", "<i4")])

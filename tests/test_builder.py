@@ -18,6 +18,7 @@ from index import (
     SentenceTransformerEmbedder,
     load_index,
 )
+from index.storage import FORMAT_VERSION
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_a_first_build_indexes_every_article_and_writes_a_manifest(engine: Engin
     assert not report.removed
     assert report.embedded_chunks == report.chunks > 0
     manifest = json.loads((engine.index_dir / "manifest.json").read_text())
-    assert manifest["format"] == 1
+    assert manifest["format"] == FORMAT_VERSION
     assert manifest["model"] == engine.embedder.name
     assert manifest["dimension"] == 32
     assert manifest["chunking"] == {"size": 320, "overlap": 100}
