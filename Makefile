@@ -22,6 +22,10 @@ demo: install
 	$(BIN)/storybot index build
 	$(BIN)/storybot ask "$(QUESTION)"
 
+# The bot, from this checkout; needs DISCORD_TOKEN (README: Discord setup).
+run: install
+	$(BIN)/python -m bot
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -30,7 +34,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy cli config index tests
+	$(BIN)/mypy bot cli config index tests
 
 check: lint typecheck test
 

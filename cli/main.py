@@ -11,38 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from config import Settings, SettingsError, load_settings
+from config.wiring import configure_logging, make_engine
 
 if TYPE_CHECKING:
-    from index import Answer, BuildProgress, Engine, EvalReport, StoredIndex
+    from index import Answer, BuildProgress, EvalReport, StoredIndex
 
 log = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-def configure_logging(level: str) -> None:
-    """Logging for the whole process, set once; chatty libraries only speak up for warnings."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for name in ("sentence_transformers", "transformers", "huggingface_hub", "faiss", "filelock", "urllib3"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
-def make_engine(settings: Settings) -> Engine:
-    """The engine the settings describe (loads the embedding model)."""
-    from index import AnswerOptions, ChunkingParams, Engine, SentenceTransformerEmbedder
-
-    return Engine(
-        articles_dir=settings.articles_dir,
-        index_dir=settings.index_dir,
-        embedder=SentenceTransformerEmbedder(settings.embedding_model),
-        chunking=ChunkingParams(settings.chunk_size, settings.chunk_overlap),
-        options=AnswerOptions(
-            snippets=settings.snippets,
-            snippet_chars=settings.snippet_chars,
-            abstain_below=settings.abstain_threshold,
-        ),
-    )
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -234,6 +211,12 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    return run(settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="storybot",
@@ -261,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("file", type=Path, help="questions, one JSON object a line (see eval/README.md)")
     evaluation.add_argument("--json", action="store_true", help="print the metrics and misses as one JSON object")
     evaluation.set_defaults(handler=cmd_eval)
+
+    run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN; same as python -m bot)")
+    run.set_defaults(handler=cmd_run)
     return parser
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# Discord ids written as "123, 456" (or a JSON list) in the environment.
+IdList = Annotated[list[Annotated[int, Field(gt=0)]], NoDecode]
 
 
 class SettingsError(Exception):
@@ -48,6 +51,27 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DISCORD_TOKEN", "STORYBOT_DISCORD_TOKEN"),
         description="Discord bot token (the bot only).",
     )
+    guild_id: int | None = Field(
+        None, gt=0, description="Sync slash commands to this server only (instant; for trying the bot out)."
+    )
+    answer_channel_ids: IdList = Field(
+        [], description="Channels where plain questions (no mention) are answered; silent when not in the articles."
+    )
+    admin_user_ids: IdList = Field([], description="Users who may run /reindex besides those with Manage Server.")
+    admin_role_ids: IdList = Field([], description="Roles whose members may run /reindex.")
+    cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Seconds between two questions of one user.")
+    discord_api_base: str | None = Field(None, description="Another Discord REST base URL (tests only).")
+    discord_gateway: str | None = Field(None, description="Another Discord gateway URL (tests only).")
+
+    @field_validator("answer_channel_ids", "admin_user_ids", "admin_role_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return text.replace(",", " ").split()
+        return value
 
     # A field validator, not a model one, so the error belongs to chunk_overlap and its line names
     # STORYBOT_CHUNK_OVERLAP; chunk_size is validated first, and is absent from `info.data` if bad.

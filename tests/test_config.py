@@ -44,7 +44,32 @@ def test_with_nothing_set_every_setting_has_its_default() -> None:
         "abstain_threshold": 0.35,
         "log_level": "INFO",
         "discord_token": None,
+        "guild_id": None,
+        "answer_channel_ids": [],
+        "admin_user_ids": [],
+        "admin_role_ids": [],
+        "cooldown_seconds": 5.0,
+        "discord_api_base": None,
+        "discord_gateway": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", []), ("123", [123]), ("123, 456", [123, 456]), ("123 456", [123, 456]), ("[123, 456]", [123, 456])],
+)
+def test_id_lists_are_written_with_commas_or_as_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[int]
+) -> None:
+    monkeypatch.setenv("STORYBOT_ADMIN_ROLE_IDS", value)
+    assert load_settings().admin_role_ids == expected
+
+
+def test_a_bad_id_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOT_ANSWER_CHANNEL_IDS", "123, general")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("STORYBOT_ANSWER_CHANNEL_IDS: ")
 
 
 # --- environment variables --------------------------------------------------------------------

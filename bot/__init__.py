@@ -1,0 +1,1 @@
+"""StoryBot on Discord: the story engine behind slash commands, mentions and an admin reindex."""

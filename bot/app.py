@@ -1,0 +1,114 @@
+"""`python -m bot` / `storybot run`: settings -> engine -> index loaded -> Discord.
+
+Exit codes: 0 stopped, 1 Discord refused us (bad token) or the index cannot serve, 2 bad settings or
+no token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+import discord
+
+from bot.client import BotConfig, StoryBot
+from bot.service import StoryService
+from config import Settings, SettingsError, load_settings
+from config.wiring import configure_logging, make_engine
+
+log = logging.getLogger("bot")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+NO_TOKEN = (
+    "storybot: no Discord token; set DISCORD_TOKEN (in the environment or in .env) to the bot token from "
+    "https://discord.com/developers/applications → your app → Bot → Reset Token"
+)
+BAD_TOKEN = (
+    "storybot: Discord rejected the token in DISCORD_TOKEN; copy a fresh one from the Developer Portal "
+    "(your app → Bot → Reset Token)"
+)
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    return BotConfig(
+        guild_id=settings.guild_id,
+        answer_channel_ids=list(settings.answer_channel_ids),
+        admin_user_ids=list(settings.admin_user_ids),
+        admin_role_ids=list(settings.admin_role_ids),
+        cooldown_seconds=settings.cooldown_seconds,
+    )
+
+
+def point_at(api_base: str | None, gateway: str | None) -> None:
+    """Talk to another Discord (the tests' fake on 127.0.0.1) instead of discord.com."""
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway:
+        import yarl
+
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+async def serve(settings: Settings, started: float) -> None:
+    """Load the index off the event loop, then connect; without the message content intent,
+    connect again without it rather than fail (slash commands and mentions still work)."""
+    assert settings.discord_token is not None
+    engine = await asyncio.to_thread(make_engine, settings)
+    service, report = await asyncio.to_thread(StoryService.open, engine)
+    if report is not None:
+        log.info("no index yet; built one: %s", report.summary())
+    intents = discord.Intents.default()
+    intents.message_content = True
+    try:
+        while True:
+            bot = StoryBot(service, bot_config(settings), intents=intents, started=started)
+            try:
+                async with bot:
+                    await bot.start(settings.discord_token.get_secret_value())
+                return
+            except discord.PrivilegedIntentsRequired:
+                if not intents.message_content:
+                    raise
+                log.warning(
+                    "Discord refused the message content intent (not enabled for this application); "
+                    "continuing without it: slash commands and mentions work, plain questions in answer "
+                    "channels are not seen. Enable it in the Developer Portal → Bot → Privileged Gateway Intents."
+                )
+                intents.message_content = False
+    finally:
+        service.close()
+
+
+def run(settings: Settings) -> int:
+    started = time.monotonic()
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        print(NO_TOKEN, file=sys.stderr)
+        return EXIT_USAGE
+    point_at(settings.discord_api_base, settings.discord_gateway)
+    from index import StoryError
+
+    try:
+        asyncio.run(serve(settings, started))
+    except discord.LoginFailure:
+        print(BAD_TOKEN, file=sys.stderr)
+        return EXIT_ERROR
+    except StoryError as exc:
+        print(f"storybot: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        log.info("stopped")
+    return 0
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"storybot: bad settings\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    return run(settings)

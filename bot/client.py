@@ -1,0 +1,381 @@
+"""StoryBot on Discord: /ask, /sources, /help, /reindex, mentions, replies and answer channels."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render
+from bot.service import RebuildRunning, StoryService
+from index import Answer, BuildProgress, QuestionError, StoryError, validate_question
+
+log = logging.getLogger(__name__)
+
+# Nothing StoryBot sends pings anyone, whatever the question it repeats holds.
+NO_PINGS = discord.AllowedMentions.none()
+PROGRESS_EVERY = 2.0  # seconds between edits of the /reindex progress message
+
+
+@dataclass
+class BotConfig:
+    """What the bot needs from the settings, in the bot's own terms."""
+
+    guild_id: int | None = None
+    answer_channel_ids: list[int] = field(default_factory=list)
+    admin_user_ids: list[int] = field(default_factory=list)
+    admin_role_ids: list[int] = field(default_factory=list)
+    cooldown_seconds: float = 5.0
+
+
+class Cooldowns:
+    """One question per user every `per` seconds, shared by slash commands and messages."""
+
+    def __init__(self, per: float) -> None:
+        self.per = per
+        self._last: dict[int, dt.datetime] = {}
+
+    def retry_after(self, user_id: int, now: dt.datetime) -> float:
+        """0 and the question is counted, or the seconds to wait before the next one."""
+        if self.per <= 0:
+            return 0.0
+        last = self._last.get(user_id)
+        if last is not None:
+            waited = (now - last).total_seconds()
+            if 0 <= waited < self.per:
+                return self.per - waited
+        self._last[user_id] = now
+        if len(self._last) > 10_000:  # forget the oldest users, bounded memory
+            for key in sorted(self._last, key=self._last.__getitem__)[:5_000]:
+                del self._last[key]
+        return 0.0
+
+
+class Refused(app_commands.CheckFailure):
+    """An expected refusal; its message is shown to the user as is."""
+
+
+class StoryTree(app_commands.CommandTree["StoryBot"]):
+    """The one error handler: expected errors get one short sentence, anything else a generic
+    message and a logged traceback."""
+
+    async def on_error(self, interaction: discord.Interaction[StoryBot], error: app_commands.AppCommandError) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, app_commands.CommandOnCooldown):
+            message = f"Slow down a little: you can ask again in {cause.retry_after:.0f} s."
+        elif isinstance(cause, Refused | StoryError):
+            message = str(cause)
+        elif isinstance(cause, app_commands.NoPrivateMessage):
+            message = "That works in a server, not in direct messages."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("/%s failed", command, exc_info=cause)
+            message = "Something went wrong on my side; it has been logged. Please try again later."
+        await send_private(interaction, message)
+
+
+async def send_private(interaction: discord.Interaction[StoryBot], message: str) -> None:
+    """A short private reply, whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("could not tell the user: %s", message)
+
+
+def _question_check(interaction: discord.Interaction[StoryBot]) -> bool:
+    retry = interaction.client.cooldowns.retry_after(interaction.user.id, interaction.created_at)
+    if retry > 0:
+        raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, interaction.client.cooldowns.per), retry)
+    return True
+
+
+def _admin_check(interaction: discord.Interaction[StoryBot]) -> bool:
+    bot = interaction.client
+    if bot.is_admin(interaction.user):
+        return True
+    log.warning(
+        "refused /reindex: user %s in guild %s lacks Manage Server and is not a StoryBot admin",
+        interaction.user.id,
+        interaction.guild_id,
+    )
+    raise Refused("Only people with Manage Server (or listed as StoryBot admins) can rebuild the index.")
+
+
+class StoryBot(commands.Bot):
+    def __init__(
+        self,
+        service: StoryService,
+        config: BotConfig,
+        *,
+        intents: discord.Intents | None = None,
+        started: float | None = None,
+        **options: object,
+    ) -> None:
+        if intents is None:
+            intents = discord.Intents.default()
+            intents.message_content = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # no prefix commands; mentions are questions
+            intents=intents,
+            allowed_mentions=NO_PINGS,
+            tree_cls=StoryTree,
+            help_command=None,
+            **options,  # type: ignore[arg-type]
+        )
+        self.service = service
+        self.config = config
+        self.cooldowns = Cooldowns(config.cooldown_seconds)
+        self.started = started if started is not None else time.monotonic()
+        self._add_commands()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        if self.config.guild_id:
+            guild = discord.Object(self.config.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d slash commands to guild %s", len(synced), self.config.guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d slash commands globally (they can take a while to appear)", len(synced))
+        if not self.intents.message_content:
+            log.warning(
+                "the message content intent is off: slash commands and mentions work, but plain questions "
+                "in answer channels cannot be read; enable it under Bot → Privileged Gateway Intents"
+            )
+
+    async def on_ready(self) -> None:
+        index = self.service.index
+        log.info(
+            "ready as %s: %d guilds, %d articles, %d chunks, model %s, %.1f s to ready",
+            self.user,
+            len(self.guilds),
+            len(index.entries),
+            len(index.chunks),
+            index.spec.model,
+            time.monotonic() - self.started,
+        )
+
+    # --- permissions ---------------------------------------------------------------------------
+
+    def is_admin(self, user: discord.abc.User) -> bool:
+        if user.id in self.config.admin_user_ids:
+            return True
+        if isinstance(user, discord.Member):
+            if user.guild_permissions.manage_guild:
+                return True
+            return any(role.id in self.config.admin_role_ids for role in user.roles)
+        return False
+
+    # --- answering -----------------------------------------------------------------------------
+
+    async def answer(self, question: str, *, where: str, guild: int | None, channel: int | None) -> Answer:
+        """The engine's answer, logged as one line (the question itself only at DEBUG)."""
+        started = time.perf_counter()
+        answer = await self.service.ask(question)
+        log.info(
+            "question via %s guild=%s channel=%s latency=%.0fms abstained=%s citations=%d",
+            where,
+            guild,
+            channel,
+            (time.perf_counter() - started) * 1000,
+            answer.abstained,
+            len(answer.citations),
+        )
+        log.debug("question text: %r", question)
+        return answer
+
+    def _add_commands(self) -> None:
+        tree = self.tree
+
+        @tree.command(name="ask", description="Ask about the story; the answer quotes and cites the articles.")
+        @app_commands.describe(question="Your question", private="Show the answer to you only")
+        @app_commands.check(_question_check)
+        async def ask(interaction: discord.Interaction[StoryBot], question: str, private: bool = False) -> None:
+            try:
+                validate_question(question)
+            except QuestionError as exc:  # the engine's message, privately
+                await interaction.response.send_message(str(exc), ephemeral=True)
+                return
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            answer = await self.answer(
+                question, where="slash", guild=interaction.guild_id, channel=interaction.channel_id
+            )
+            if answer.abstained:
+                await interaction.followup.send(render.NOT_IN_THE_ARTICLES, ephemeral=private)
+            else:
+                await interaction.followup.send(
+                    embed=render.answer_embed(answer, self.service.index), ephemeral=private
+                )
+
+        @tree.command(name="sources", description="List the articles StoryBot has read.")
+        async def sources(interaction: discord.Interaction[StoryBot]) -> None:
+            await interaction.response.send_message(embed=render.sources_embed(self.service.index))
+
+        @tree.command(name="help", description="What StoryBot knows about and how to ask.")
+        async def help_(interaction: discord.Interaction[StoryBot]) -> None:
+            embed = render.help_embed(self.service.index, self.config.answer_channel_ids)
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+
+        @tree.command(name="reindex", description="Admins: re-read the articles folder and rebuild the index.")
+        @app_commands.default_permissions(manage_guild=True)
+        @app_commands.guild_only()
+        @app_commands.check(_admin_check)
+        async def reindex(interaction: discord.Interaction[StoryBot]) -> None:
+            await self.reindex(interaction)
+
+    async def reindex(self, interaction: discord.Interaction[StoryBot]) -> None:
+        if self.service.rebuilding:
+            raise Refused("A rebuild is already running; this one was not started. Try again when it is done.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        log.info("/reindex by user %s in guild %s", interaction.user.id, interaction.guild_id)
+        started = dt.datetime.now(dt.UTC)
+        latest: list[BuildProgress] = []
+        done = asyncio.Event()
+
+        async def show_progress() -> None:
+            shown = render.progress_text("reading the articles folder", 0, 0, started)
+            await _quietly(interaction.edit_original_response(content=shown))
+            while not done.is_set():
+                if latest:
+                    event = latest[-1]
+                    text = render.progress_text(event.stage, event.done, event.total, started)
+                    if text != shown:
+                        shown = text
+                        await _quietly(interaction.edit_original_response(content=text))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), PROGRESS_EVERY)
+
+        editor = asyncio.create_task(show_progress())
+        try:
+            rebuilt = await self.service.rebuild(progress=latest.append)
+        except RebuildRunning:
+            message = "A rebuild is already running; this one was not started."
+        except StoryError as exc:
+            log.warning("/reindex failed, the previous index keeps serving: %s", exc)
+            message = f"The rebuild failed and the previous index keeps serving: {exc}"
+        except Exception:
+            log.exception("/reindex failed, the previous index keeps serving")
+            message = "The rebuild failed and the previous index keeps serving; the error has been logged."
+        else:
+            report = rebuilt.report
+            log.info("/reindex done: %s", report.summary())
+            message = (
+                f"Index rebuilt: {len(report.added)} added, {len(report.changed)} changed, "
+                f"{len(report.removed)} removed, {len(report.unchanged)} unchanged articles; "
+                f"{report.chunks} passages ({report.embedded_chunks} embedded) in {report.seconds:.1f} s."
+            )
+            if report.skipped:
+                names = ", ".join(s.path for s in report.skipped[:5])
+                message += f"\nSkipped {len(report.skipped)} files: {names}" + ("…" if len(report.skipped) > 5 else "")
+        finally:
+            done.set()
+            await editor
+        await _quietly(interaction.edit_original_response(content=render.cut(message, render.CONTENT_LIMIT)))
+
+    # --- messages ------------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.user is None:
+            return
+        question, where, parent = await self._question_in(message)
+        if question is None:
+            return
+        retry = self.cooldowns.retry_after(message.author.id, message.created_at)
+        if retry > 0:
+            if where != "channel":
+                await self._reply(message, content=f"Slow down a little: you can ask again in {retry:.0f} s.")
+            return
+        try:
+            validate_question(question)
+        except QuestionError as exc:
+            if where != "channel":
+                await self._reply(message, content=str(exc))
+            return
+        guild = message.guild.id if message.guild else None
+        answer = await self.answer(question, where=where, guild=guild, channel=message.channel.id)
+        if answer.abstained and parent:
+            # A short follow-up ("and when?") may only make sense with the question it follows.
+            combined = render.cut(f"{parent} {question}", 500)
+            answer = await self.answer(combined, where=where, guild=guild, channel=message.channel.id)
+        if answer.abstained:
+            if where != "channel":  # answer channels stay quiet when the articles have nothing
+                await self._reply(message, content=render.NOT_IN_THE_ARTICLES)
+            return
+        await self._reply(message, embed=render.answer_embed(answer, self.service.index))
+
+    async def _question_in(self, message: discord.Message) -> tuple[str | None, str, str | None]:
+        """The question a message asks of the bot, how it was asked, and the question it follows up."""
+        assert self.user is not None
+        content = message.content
+        mentioned = self.user in message.mentions and re.search(rf"<@!?{self.user.id}>", content) is not None
+        parent = await self._replied_question(message)
+        if mentioned or parent is not None or message.guild is None:  # a direct message asks the bot
+            question = re.sub(rf"<@!?{self.user.id}>", " ", content).strip()
+            if not question:
+                await self._reply(message, embed=render.help_embed(self.service.index, self.config.answer_channel_ids))
+                return None, "", None
+            where = "reply" if parent is not None else "mention" if mentioned else "dm"
+            return question, where, parent or None
+        if message.channel.id in self.config.answer_channel_ids and _looks_like_question(content):
+            return content.strip(), "channel", None
+        return None, "", None
+
+    async def _replied_question(self, message: discord.Message) -> str | None:
+        """The question of the bot's answer this message replies to ("" when it is the bot's but
+        carries no question), or None when it is not a reply to the bot."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return None
+        replied = reference.resolved
+        if replied is None:
+            try:
+                replied = await message.channel.fetch_message(reference.message_id)
+            except discord.HTTPException:
+                return None
+        if not isinstance(replied, discord.Message) or replied.author != self.user:
+            return None
+        return next((e.title for e in replied.embeds if e.title), "")
+
+    async def _reply(
+        self, message: discord.Message, content: str | None = None, *, embed: discord.Embed | None = None
+    ) -> None:
+        try:
+            if embed is not None:
+                await message.reply(content, embed=embed, mention_author=False, allowed_mentions=NO_PINGS)
+            else:
+                await message.reply(content, mention_author=False, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning("could not reply in channel %s: %s", message.channel.id, exc)
+
+
+_QUESTION_START = re.compile(
+    r"^(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+def _looks_like_question(text: str) -> bool:
+    text = text.strip()
+    return bool(text) and (text.endswith("?") or _QUESTION_START.match(text) is not None)
+
+
+async def _quietly(awaitable: Awaitable[object]) -> None:
+    """Progress edits are best effort: an expired interaction must not fail the rebuild."""
+    try:
+        await awaitable
+    except discord.HTTPException as exc:
+        log.debug("progress edit failed: %s", exc)

@@ -1,0 +1,105 @@
+"""The engine as the bot serves it: answers off the event loop, and rebuilds that swap in whole.
+
+Nothing here knows Discord; the client calls `ask` and `rebuild` and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from index import Answer, Answerer, BuildProgress, BuildReport, Engine, StoredIndex
+
+log = logging.getLogger(__name__)
+
+
+class RebuildRunning(Exception):
+    """A rebuild was asked for while another one runs."""
+
+    def __init__(self, started: float) -> None:
+        super().__init__("a rebuild is already running")
+        self.started = started
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    report: BuildReport
+    index: StoredIndex
+
+
+class StoryService:
+    """One engine, the answerer currently serving, and at most one rebuild at a time.
+
+    Questions run in a pool of threads sized to the machine (the model releases the GIL while it
+    computes); a rebuild runs on its own thread, so questions keep being answered from the current
+    index meanwhile. The new index replaces the old one only once it is complete and loaded.
+    """
+
+    def __init__(self, engine: Engine, answerer: Answerer, *, workers: int | None = None) -> None:
+        self.engine = engine
+        self._answerer = answerer
+        self._questions = ThreadPoolExecutor(
+            max_workers=workers or min(4, os.cpu_count() or 1), thread_name_prefix="ask"
+        )
+        self._builds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild")
+        self._rebuild_started: float | None = None
+
+    @classmethod
+    def open(
+        cls, engine: Engine, progress: Callable[[BuildProgress], None] | None = None
+    ) -> tuple[StoryService, BuildReport | None]:
+        """Load the index (building it first when there is none); blocking, call it off the loop."""
+        answerer, report = engine.answerer_building_if_missing(progress=progress)
+        return cls(engine, answerer), report
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._answerer
+
+    @property
+    def index(self) -> StoredIndex:
+        return self._answerer.index
+
+    @property
+    def rebuilding(self) -> bool:
+        return self._rebuild_started is not None
+
+    async def ask(self, question: str) -> Answer:
+        """The engine's answer (QuestionError for an empty or too long question)."""
+        answerer = self._answerer  # a rebuild may swap it meanwhile; this question keeps its own
+        return await asyncio.get_running_loop().run_in_executor(self._questions, answerer.ask, question)
+
+    async def rebuild(self, progress: Callable[[BuildProgress], None] | None = None) -> Rebuilt:
+        """Bring the index up to date with the articles folder and serve it from now on.
+
+        `progress` is called on the event loop. RebuildRunning when one is already under way; any
+        error of the build leaves the current index serving and propagates.
+        """
+        if self._rebuild_started is not None:
+            raise RebuildRunning(self._rebuild_started)
+        self._rebuild_started = time.time()
+        loop = asyncio.get_running_loop()
+
+        def report_progress(event: BuildProgress) -> None:
+            if progress is not None:
+                loop.call_soon_threadsafe(progress, event)
+
+        def build() -> tuple[BuildReport, Answerer]:
+            report = self.engine.build(progress=report_progress)
+            return report, self.engine.answerer()
+
+        try:
+            report, answerer = await loop.run_in_executor(self._builds, build)
+        finally:
+            self._rebuild_started = None
+        self._answerer = answerer
+        return Rebuilt(report, answerer.index)
+
+    def close(self) -> None:
+        self._questions.shutdown(wait=False, cancel_futures=True)
+        self._builds.shutdown(wait=False, cancel_futures=True)

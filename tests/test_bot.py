@@ -1,0 +1,314 @@
+"""The bot as people use it, with SimCord driving the real discord.py client in-process, and the
+real engine (MiniLM, FAISS) over a copy of the bundled articles."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+import pytest
+import pytest_asyncio
+import simcord
+from discord import app_commands
+from simcord import SetupError, assert_error
+
+from bot.client import BotConfig, StoryBot
+from bot.service import StoryService
+from index import Engine, SentenceTransformerEmbedder
+from tests.conftest import ROOT
+
+QUESTION = "Who composed Love Wins All?"
+
+NEW_ARTICLE = """---
+title: Lighthouse keeper's cat rescued from Skerry Rock
+outlet: The Invented Gazette
+date: 2025-03-14
+url: https://example.org/skerry-cat
+---
+A cat named Pilchard, which belongs to the lighthouse keeper on Skerry Rock, was rescued by volunteers
+on Thursday after spending three nights stranded on a ledge below the lamp room.
+
+The volunteers used a rope ladder borrowed from the harbour master to reach the ledge at low tide.
+"""
+
+
+@dataclass
+class World:
+    env: simcord.Env
+    guild: simcord.GuildHandle
+    channel: simcord.ChannelHandle
+    admin: simcord.MemberActor
+    member: simcord.MemberActor
+    service: StoryService
+    articles: Path
+
+
+@pytest.fixture
+def story_service(minilm: SentenceTransformerEmbedder, articles_dir: Path, tmp_path: Path) -> Iterator[StoryService]:
+    service, _ = StoryService.open(Engine(articles_dir, tmp_path / "index", minilm))
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def bot_config() -> BotConfig:
+    return BotConfig(cooldown_seconds=5.0)
+
+
+@pytest.fixture
+def simcord_bot(story_service: StoryService, bot_config: BotConfig) -> StoryBot:
+    return StoryBot(story_service, bot_config)
+
+
+# The project's fixtures default to the session loop; SimCord's environment must live on the test's.
+@pytest_asyncio.fixture(loop_scope="function")
+async def simcord_env(simcord_bot: StoryBot, request: pytest.FixtureRequest) -> AsyncIterator[simcord.Env]:
+    marker = request.node.get_closest_marker("simcord")
+    env = simcord.Env(simcord_bot, **(marker.kwargs if marker else {}))
+    await env.start()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+        if env.check_errors:
+            env._raise_errors_since(env._errors_acknowledged)
+
+
+@pytest.fixture
+def world(simcord_env: simcord.Env, story_service: StoryService, articles_dir: Path) -> World:
+    guild = simcord_env.create_guild("Fans")
+    channel = guild.create_text_channel("general")
+    mods = guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    admin = guild.add_member(simcord_env.create_user("mod"), roles=[mods])
+    member = guild.add_member(simcord_env.create_user("reader"))
+    return World(simcord_env, guild, channel, admin, member, story_service, articles_dir)
+
+
+async def _reindex_command(world: World) -> app_commands.AppCommand:
+    bot = world.env.bot
+    assert isinstance(bot, StoryBot)
+    return next(c for c in await bot.tree.fetch_commands() if c.name == "reindex")
+
+
+def _last(world: World) -> discord.Message:
+    message = world.channel.last_message
+    assert message is not None
+    return message
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.replace("\\", "").split())
+
+
+def _embed_of(result: simcord.InteractionResult) -> discord.Embed:
+    messages = [result.response, *result.followups]
+    embeds = [e for m in messages if m is not None for e in m.embeds]
+    assert len(embeds) == 1, [m.content for m in messages if m is not None]
+    return embeds[0]
+
+
+def _texts(result: simcord.InteractionResult) -> str:
+    messages = [result.response, *result.followups]
+    return " ".join(m.content for m in messages if m is not None)
+
+
+def _sources_text(embed: discord.Embed) -> str:
+    return "\n".join(str(f.value) for f in embed.fields)
+
+
+async def test_ask_answers_with_the_same_snippets_and_sources_as_the_command_line(world: World) -> None:
+    result = await world.member.slash(world.channel, "ask", question=QUESTION)
+
+    embed = _embed_of(result)
+    assert embed.title == QUESTION
+    assert not result.ephemeral
+    index = str(world.service.engine.index_dir)
+    cli = subprocess.run(
+        [sys.executable, "-m", "cli", "--articles", str(world.articles), "--index", index, "ask", "--json", QUESTION],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "STORYBOT_LOG_LEVEL": "WARNING"},
+        timeout=300,
+        check=True,
+    )
+    expected = json.loads(cli.stdout)
+    assert expected["citations"]
+    description = _fold(embed.description or "")
+    positions = [description.find(_fold(c["snippet"])) for c in expected["citations"]]
+    assert -1 not in positions, description
+    assert positions == sorted(positions)  # same order as the command line
+    cited = {s["title"] for c in expected["citations"] for s in c["sources"]}
+    shown = _sources_text(embed)
+    assert all(_fold(t) in _fold(shown) for t in cited)
+    assert embed.footer.text
+    assert embed.footer.text.startswith("Index built ")
+
+
+async def test_a_private_ask_is_shown_to_the_asker_only(world: World) -> None:
+    result = await world.member.slash(world.channel, "ask", question=QUESTION, private=True)
+
+    assert result.ephemeral
+    assert _embed_of(result).title == QUESTION
+    seen_by_admin = {m.id for m in world.channel.history(viewer=world.admin)}
+    assert all(m.id not in seen_by_admin for m in [result.response, *result.followups] if m is not None)
+
+
+async def test_a_question_the_articles_do_not_answer_says_so(world: World) -> None:
+    result = await world.member.slash(world.channel, "ask", question="What is the boiling point of water?")
+
+    assert "not in the articles" in _texts(result)
+    assert all(not m.embeds for m in [result.response, *result.followups] if m is not None)
+
+
+async def test_an_empty_or_huge_question_gets_the_engines_message_privately(world: World) -> None:
+    huge = await world.member.slash(world.channel, "ask", question="why " * 200)
+    await world.env.advance_time(10)
+    blank = await world.member.slash(world.channel, "ask", question="   ")
+
+    assert huge.ephemeral
+    assert "keep it under 500" in _texts(huge)
+    assert blank.ephemeral
+    assert "empty" in _texts(blank)
+
+
+async def test_a_mention_gets_a_reply_and_a_reply_to_the_answer_gets_another(world: World) -> None:
+    bot_user = world.env.bot.user
+    assert bot_user is not None
+    asked = await world.member.send(world.channel, f"{bot_user.mention} who composed Love Wins All?")
+    answer = _last(world)
+    assert answer.author.id == bot_user.id
+    assert answer.reference is not None
+    assert answer.reference.message_id == asked.id
+    assert "dong hwan" in _fold(answer.embeds[0].description or "").lower()
+
+    await world.env.advance_time(10)
+    await world.member.send(world.channel, "what did he order for the staff?", reply_to=answer)
+    follow_up = _last(world)
+    assert follow_up.author.id == bot_user.id
+    assert follow_up.id != answer.id
+    assert "coffee truck" in _fold(follow_up.embeds[0].description or "").lower()
+
+
+async def test_messages_that_do_not_address_the_bot_are_left_alone(world: World) -> None:
+    await world.member.send(world.channel, "who composed Love Wins All?")
+
+    assert _last(world).author.id == world.member.id
+
+
+async def test_everyone_and_role_mentions_in_a_question_ping_nobody(world: World) -> None:
+    bot_user = world.env.bot.user
+    assert bot_user is not None
+    question = f"{bot_user.mention} @everyone <@{world.admin.id}> who composed Love Wins All?"
+    await world.member.send(world.channel, question)
+    await world.env.advance_time(10)
+    result = await world.member.slash(world.channel, "ask", question=f"@everyone @here <@{world.admin.id}> {QUESTION}")
+
+    reply = _last(world)
+    sent = [r for r in world.env.http_requests if r.method in {"POST", "PATCH"} and r.json is not None]
+    assert sent
+    for request in sent:
+        allowed = (request.json or {}).get("allowed_mentions")
+        if allowed is not None:
+            assert allowed["parse"] == [], request
+            assert not allowed.get("users")
+            assert not allowed.get("replied_user")
+    answered = [m.message for m in [result.response, *result.followups] if m is not None and m.message is not None]
+    for message in [reply, *answered]:
+        stored = world.env.backend.get_message(message.channel.id, message.id)
+        assert not stored.mention_everyone
+        assert stored.ping_user_ids == []
+        assert stored.ping_role_ids == []
+
+
+async def test_sources_lists_every_article_and_help_says_how_to_ask(world: World) -> None:
+    sources = await world.member.slash(world.channel, "sources")
+    help_ = await world.member.slash(world.channel, "help")
+
+    embed = _embed_of(sources)
+    for entry in world.service.index.entries:
+        assert _fold(entry.article.title or entry.article.id) in _fold(embed.description or "")
+    assert "allkpop" in (embed.description or "")
+    assert embed.footer.text
+    assert "Index built" in embed.footer.text
+    text = _embed_of(help_).description or ""
+    assert "/ask" in text
+    assert "/sources" in text
+    assert "3 news articles" in text
+
+
+async def test_reindex_is_hidden_from_members_and_refused_if_they_reach_it(world: World) -> None:
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.member.slash(world.channel, "reindex")
+    command = await _reindex_command(world)
+    world.guild.set_command_permissions(command, {world.member: True})  # a server owner's override
+
+    result = await world.member.slash(world.channel, "reindex")
+
+    assert result.ephemeral
+    assert "Only people with Manage Server" in _texts(result)
+    assert_error(world.env, app_commands.CheckFailure)
+
+
+async def test_an_admins_reindex_picks_up_a_new_article_and_ask_then_cites_it(world: World) -> None:
+    before = await world.member.slash(world.channel, "ask", question="How was the lighthouse keeper's cat rescued?")
+    assert "not in the articles" in _texts(before)
+    (world.articles / "skerry.md").write_text(NEW_ARTICLE)
+
+    result = await world.admin.slash(world.channel, "reindex")
+
+    assert result.ephemeral
+    assert "Index rebuilt: 1 added, 0 changed, 0 removed, 3 unchanged articles" in _texts(result)
+    progress = [
+        r.json.get("content", "")
+        for r in world.env.http_requests
+        if r.method == "PATCH" and r.path.endswith("/messages/@original") and r.json
+    ]
+    assert any(p.startswith("Rebuilding the index") for p in progress)
+    await world.env.advance_time(10)
+    after = await world.member.slash(world.channel, "ask", question="How was the lighthouse keeper's cat rescued?")
+    embed = _embed_of(after)
+    assert "rope ladder" in (embed.description or "")
+    assert "The Invented Gazette" in _sources_text(embed)
+
+
+async def test_a_reindex_for_someone_listed_as_admin_by_id(world: World, bot_config: BotConfig) -> None:
+    bot_config.admin_user_ids.append(world.member.id)
+    command = await _reindex_command(world)
+    world.guild.set_command_permissions(command, {world.member: True})
+
+    result = await world.member.slash(world.channel, "reindex")
+
+    assert "Index rebuilt: 0 added, 0 changed, 0 removed, 3 unchanged articles" in _texts(result)
+
+
+async def test_a_failing_reindex_reports_it_and_answers_keep_coming(world: World) -> None:
+    world.articles.rename(world.articles.with_name("gone"))
+
+    result = await world.admin.slash(world.channel, "reindex")
+
+    assert "The rebuild failed and the previous index keeps serving" in _texts(result)
+    assert "does not exist" in _texts(result)
+    answer = await world.member.slash(world.channel, "ask", question=QUESTION)
+    assert "Dong Hwan" in (_embed_of(answer).description or "")
+
+
+async def test_the_cooldown_holds_then_lets_the_next_question_through(world: World) -> None:
+    await world.member.slash(world.channel, "ask", question=QUESTION)
+    again = await world.member.slash(world.channel, "ask", question=QUESTION)
+    assert again.ephemeral
+    assert re.search(r"ask again in \d+ s", _texts(again))
+    assert_error(world.env, app_commands.CommandOnCooldown)
+    other = await world.admin.slash(world.channel, "ask", question=QUESTION)  # others are not held up
+    assert _embed_of(other).title == QUESTION
+
+    await world.env.advance_time(6)
+    later = await world.member.slash(world.channel, "ask", question=QUESTION)
+    assert _embed_of(later).title == QUESTION
