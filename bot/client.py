@@ -21,6 +21,10 @@ from index import Answer, BuildProgress, QuestionError, StoryError, validate_que
 
 log = logging.getLogger(__name__)
 
+# StoryBot has no voice; discord.py need not warn that voice libraries are missing.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 # Nothing StoryBot sends pings anyone, whatever the question it repeats holds.
 NO_PINGS = discord.AllowedMentions.none()
 PROGRESS_EVERY = 2.0  # seconds between edits of the /reindex progress message
