@@ -203,6 +203,25 @@ async def test_messages_that_do_not_address_the_bot_are_left_alone(world: World)
     assert _last(world).author.id == world.member.id
 
 
+async def test_an_answer_channel_answers_plain_questions_and_stays_quiet_otherwise(
+    world: World, bot_config: BotConfig
+) -> None:
+    bot_config.answer_channel_ids.append(world.channel.id)
+
+    await world.member.send(world.channel, "who composed Love Wins All?")
+    answered = _last(world)
+    await world.env.advance_time(10)
+    await world.member.send(world.channel, "what is the boiling point of water?")
+    after_off_topic = _last(world)
+    await world.member.send(world.channel, "great video")
+    after_chat = _last(world)
+
+    assert answered.author.id == world.env.bot.user.id  # type: ignore[union-attr]
+    assert "Dong Hwan" in (answered.embeds[0].description or "")
+    assert after_off_topic.author.id == world.member.id
+    assert after_chat.author.id == world.member.id
+
+
 async def test_everyone_and_role_mentions_in_a_question_ping_nobody(world: World) -> None:
     bot_user = world.env.bot.user
     assert bot_user is not None
