@@ -65,7 +65,12 @@ async def serve(settings: Settings, started: float) -> None:
     intents.message_content = True
     try:
         while True:
-            bot = StoryBot(service, bot_config(settings), intents=intents, started=started)
+            shards: dict[str, object] = {}
+            if settings.shard_count is not None:
+                shards["shard_count"] = settings.shard_count
+                if settings.shard_ids:
+                    shards["shard_ids"] = settings.shard_ids
+            bot = StoryBot(service, bot_config(settings), intents=intents, started=started, **shards)
             try:
                 async with bot:
                     await bot.start(settings.discord_token.get_secret_value())

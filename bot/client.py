@@ -117,7 +117,9 @@ def _admin_check(interaction: discord.Interaction[StoryBot]) -> bool:
     raise Refused("Only people with Manage Server (or listed as StoryBot admins) can rebuild the index.")
 
 
-class StoryBot(commands.Bot):
+class StoryBot(commands.AutoShardedBot):
+    """Sharded as Discord asks (one process runs every shard unless `shard_ids` picks some)."""
+
     def __init__(
         self,
         service: StoryService,
@@ -147,7 +149,9 @@ class StoryBot(commands.Bot):
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        if self.config.guild_id:
+        if self.shard_ids is not None and 0 not in self.shard_ids:
+            log.info("slash commands are synced by the process that runs shard 0")
+        elif self.config.guild_id:
             guild = discord.Object(self.config.guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
@@ -163,10 +167,13 @@ class StoryBot(commands.Bot):
 
     async def on_ready(self) -> None:
         index = self.service.index
+        shards = sorted(self.shards)
         log.info(
-            "ready as %s: %d guilds, %d articles, %d chunks, model %s, %.1f s to ready",
+            "ready as %s: %d guilds, shards %s of %d, %d articles, %d chunks, model %s, %.1f s to ready",
             self.user,
             len(self.guilds),
+            ",".join(map(str, shards)) or "0",
+            self.shard_count or 1,
             len(index.entries),
             len(index.chunks),
             index.spec.model,

@@ -60,10 +60,16 @@ class Settings(BaseSettings):
     admin_user_ids: IdList = Field([], description="Users who may run /reindex besides those with Manage Server.")
     admin_role_ids: IdList = Field([], description="Roles whose members may run /reindex.")
     cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Seconds between two questions of one user.")
+    shard_count: int | None = Field(
+        None, ge=1, description="Total shards across all processes; unset: as many as Discord recommends."
+    )
+    shard_ids: Annotated[list[Annotated[int, Field(ge=0)]], NoDecode] = Field(
+        [], description="The shards this process runs (needs STORYBOT_SHARD_COUNT); unset: all of them."
+    )
     discord_api_base: str | None = Field(None, description="Another Discord REST base URL (tests only).")
     discord_gateway: str | None = Field(None, description="Another Discord gateway URL (tests only).")
 
-    @field_validator("answer_channel_ids", "admin_user_ids", "admin_role_ids", mode="before")
+    @field_validator("answer_channel_ids", "admin_user_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -82,6 +88,19 @@ class Settings(BaseSettings):
         if size is not None and overlap >= size:
             raise ValueError(f"must be smaller than {_env_name('chunk_size')} ({size}); it is {overlap}")
         return overlap
+
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shards_within_count(cls, shard_ids: list[int], info: ValidationInfo) -> list[int]:
+        if not shard_ids:
+            return shard_ids
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError(f"needs {_env_name('shard_count')} as well")
+        if max(shard_ids) >= count:
+            raise ValueError(f"shard ids run from 0 to {count - 1} ({_env_name('shard_count')} is {count})")
+        return sorted(set(shard_ids))
 
 
 def _env_name(field: str) -> str:

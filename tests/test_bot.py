@@ -71,7 +71,8 @@ def simcord_bot(story_service: StoryService, bot_config: BotConfig) -> StoryBot:
 @pytest_asyncio.fixture(loop_scope="function")
 async def simcord_env(simcord_bot: StoryBot, request: pytest.FixtureRequest) -> AsyncIterator[simcord.Env]:
     marker = request.node.get_closest_marker("simcord")
-    env = simcord.Env(simcord_bot, **(marker.kwargs if marker else {}))
+    options = {"shard_count": 1} | (marker.kwargs if marker else {})
+    env = simcord.Env(simcord_bot, **options)
     await env.start()
     try:
         yield env
@@ -331,3 +332,11 @@ async def test_the_cooldown_holds_then_lets_the_next_question_through(world: Wor
     await world.env.advance_time(6)
     later = await world.member.slash(world.channel, "ask", question=QUESTION)
     assert _embed_of(later).title == QUESTION
+
+
+@pytest.mark.simcord(shard_count=2)
+async def test_a_sharded_bot_answers_in_every_shard(world: World) -> None:
+    result = await world.member.slash(world.channel, "ask", question=QUESTION)
+
+    assert world.env.bot.shard_count == 2
+    assert _embed_of(result).title == QUESTION

@@ -49,6 +49,8 @@ def test_with_nothing_set_every_setting_has_its_default() -> None:
         "admin_user_ids": [],
         "admin_role_ids": [],
         "cooldown_seconds": 5.0,
+        "shard_count": None,
+        "shard_ids": [],
         "discord_api_base": None,
         "discord_gateway": None,
     }
@@ -63,6 +65,20 @@ def test_id_lists_are_written_with_commas_or_as_json(
 ) -> None:
     monkeypatch.setenv("STORYBOT_ADMIN_ROLE_IDS", value)
     assert load_settings().admin_role_ids == expected
+
+
+def test_shard_ids_need_a_count_and_must_fall_within_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOT_SHARD_IDS", "0, 1")
+    with pytest.raises(SettingsError) as alone:
+        load_settings()
+    monkeypatch.setenv("STORYBOT_SHARD_COUNT", "2")
+    assert load_settings().shard_ids == [0, 1]
+    monkeypatch.setenv("STORYBOT_SHARD_IDS", "2")
+    with pytest.raises(SettingsError) as outside:
+        load_settings()
+
+    assert str(alone.value) == "STORYBOT_SHARD_IDS: needs STORYBOT_SHARD_COUNT as well"
+    assert str(outside.value) == "STORYBOT_SHARD_IDS: shard ids run from 0 to 1 (STORYBOT_SHARD_COUNT is 2)"
 
 
 def test_a_bad_id_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -113,7 +113,7 @@ async def test_the_bot_process_syncs_answers_a_slash_command_and_a_mention(tmp_p
 
         log = bot.output()
         line = next(line for line in log.splitlines() if " ready as " in line)
-        assert "1 guilds, 3 articles" in line
+        assert "1 guilds, shards 0 of 1, 3 articles" in line
         assert "question via slash" in log
         assert "Who composed" not in log  # question text only at DEBUG
         assert TOKEN not in log
