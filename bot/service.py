@@ -13,7 +13,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from index import Answer, Answerer, BuildProgress, BuildReport, Engine, StoredIndex
+from index import (
+    Answer,
+    Answerer,
+    BuildProgress,
+    BuildReport,
+    CorruptIndexError,
+    Engine,
+    IndexMismatchError,
+    StoredIndex,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +62,14 @@ class StoryService:
     def open(
         cls, engine: Engine, progress: Callable[[BuildProgress], None] | None = None
     ) -> tuple[StoryService, BuildReport | None]:
-        """Load the index (building it first when there is none); blocking, call it off the loop."""
-        answerer, report = engine.answerer_building_if_missing(progress=progress)
+        """Load the index, building it first when there is none or it cannot serve (built by another
+        model or StoryBot version, or damaged): a bot restarts unattended. Blocking; call it off the loop."""
+        try:
+            answerer, report = engine.answerer_building_if_missing(progress=progress)
+        except (IndexMismatchError, CorruptIndexError) as exc:
+            log.warning("%s; rebuilding it", exc)
+            report = engine.build(progress=progress)
+            answerer = engine.answerer()
         return cls(engine, answerer), report
 
     @property
