@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 QUESTION ?= why did V accept the role?
 
-.PHONY: install demo test lint typecheck check run bench clean
+.PHONY: install demo test lint typecheck check run bench bench-quick clean
 
 install: $(STAMP)
 
@@ -34,9 +34,17 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot cli config index tests
+	$(BIN)/mypy bench bot cli config index tests
 
 check: lint typecheck test
+
+# The engine benchmark (issue 5): bench/results/results.md, results.json, latency.png.
+# Full mode takes well under an hour; `make bench QUICK=1` (or `make bench-quick`) a few minutes.
+bench: install
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
+
+bench-quick: install
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) data/index .pytest_cache .mypy_cache .ruff_cache

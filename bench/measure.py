@@ -1,0 +1,464 @@
+"""The engine's figures, each measured beside its reference in the same run (these machines are noisy)."""
+
+from __future__ import annotations
+
+import cProfile
+import dataclasses
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from index.answering import Answerer
+from index.articles import load_corpus
+from index.builder import build_index
+from index.chunking import ChunkingParams, chunk_spans
+from index.embedding import EncodeProgress, SentenceTransformerEmbedder, Vectors, resolve_model
+from index.lexical import LexicalIndex
+from index.storage import StoredIndex, load_index
+from index.store import FaissStore, Ids
+
+JSON = dict[str, Any]
+Log = Callable[[str], None]
+WARM_UP = 5  # questions asked before timing starts
+
+
+def stats(seconds: Sequence[float]) -> JSON:
+    """p50 / p95 / p99 / mean in milliseconds."""
+    ms = np.asarray(seconds, dtype=np.float64) * 1000
+    if not len(ms):
+        return {"n": 0}
+    return {
+        "n": len(ms),
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "mean": float(ms.mean()),
+        "max": float(ms.max()),
+    }
+
+
+class ReferenceModel:
+    """Plain `SentenceTransformer.encode`, same weights and batch size as the embedder."""
+
+    def __init__(self, name: str, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(resolve_model(name), device="cpu")
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        out = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(out, dtype=np.float32)
+
+
+def chunk_texts(folder: Path, chunking: ChunkingParams) -> list[str]:
+    return [a.text[s:e] for a in load_corpus(folder).articles for s, e in chunk_spans(a.text, chunking)]
+
+
+# --- 1 and 2: builds -------------------------------------------------------------------------------
+
+
+def measure_build(
+    articles: Path, index_dir: Path, embedder: SentenceTransformerEmbedder, reference: ReferenceModel, say: Log
+) -> JSON:
+    """A full `index build` against plain encode of the same chunk texts.
+
+    The reference encodes half the texts before the build and half after it, so both see the same
+    stretch of machine noise; its rate is all texts over the two halves' time.
+    """
+    chunking = ChunkingParams()
+    texts = chunk_texts(articles, chunking)
+    half = len(texts) // 2
+    say(f"build: reference encode of {half} chunk texts (first half)")
+    started = time.perf_counter()
+    reference.encode(texts[:half])
+    first = time.perf_counter() - started
+    say(f"build: full index build of {len(texts)} chunks")
+    started = time.perf_counter()
+    report = build_index(articles, index_dir, embedder, chunking, full=True)
+    build_seconds = time.perf_counter() - started
+    say(f"build: reference encode of {len(texts) - half} chunk texts (second half)")
+    started = time.perf_counter()
+    reference.encode(texts[half:])
+    second = time.perf_counter() - started
+    reference_rate = len(texts) / (first + second)
+    build_rate = report.chunks / build_seconds
+    return {
+        "chunks": report.chunks,
+        "articles": len(report.added),
+        "build_seconds": build_seconds,
+        "build_chunks_per_s": build_rate,
+        "reference_seconds": first + second,
+        "reference_chunks_per_s": reference_rate,
+        "ratio": build_rate / reference_rate,
+        "batch_size": reference.batch_size,
+    }
+
+
+def measure_rebuild(articles: Path, index_dir: Path, embedder: SentenceTransformerEmbedder, say: Log) -> JSON:
+    """An update with nothing changed, then one with one article changed."""
+    chunking = ChunkingParams()
+    say("rebuild: nothing changed")
+    started = time.perf_counter()
+    unchanged = build_index(articles, index_dir, embedder, chunking)
+    unchanged_seconds = time.perf_counter() - started
+    target = sorted(articles.iterdir())[len(list(articles.iterdir())) // 2]
+    from bench.corpus import change_article
+
+    change_article(target, "bench")
+    expected = len(chunk_spans(next(a for a in load_corpus(articles).articles if a.id == target.name).text, chunking))
+    say(f"rebuild: one article changed ({target.name}, {expected} chunks)")
+    started = time.perf_counter()
+    changed = build_index(articles, index_dir, embedder, chunking)
+    changed_seconds = time.perf_counter() - started
+    return {
+        "chunks": unchanged.chunks,
+        "unchanged_seconds": unchanged_seconds,
+        "unchanged_embedded": unchanged.embedded_chunks,
+        "unchanged_written": unchanged.written,
+        "one_changed_seconds": changed_seconds,
+        "one_changed_embedded": changed.embedded_chunks,
+        "one_changed_expected": expected,
+        "one_changed_reports": {"changed": len(changed.changed), "unchanged": len(changed.unchanged)},
+    }
+
+
+# --- 3: question latency ----------------------------------------------------------------------
+
+
+def measure_latency(
+    index_dir: Path, embedder: SentenceTransformerEmbedder, questions: Sequence[str], passes: int, say: Log
+) -> JSON:
+    """Warm `Answerer.ask` per question beside the reference (embed the question, exact FAISS search,
+    same k), alternating which goes first."""
+    started = time.perf_counter()
+    stored = load_index(index_dir)
+    load_seconds = time.perf_counter() - started
+    answerer = Answerer(stored, embedder)
+    k = answerer.options.candidates
+    for question in questions[:WARM_UP]:  # warm: model, FAISS, caches
+        answerer.ask(question)
+        stored.store.search(embedder.encode([question]), k)
+    engine: list[float] = []
+    reference: list[float] = []
+    abstained = 0
+    for round_ in range(passes):
+        for i, question in enumerate(questions):
+            order = (answer_engine, answer_reference) if (i + round_) % 2 == 0 else (answer_reference, answer_engine)
+            for step in order:
+                seconds, result = step(answerer, stored.store, embedder, question, k)
+                (engine if step is answer_engine else reference).append(seconds)
+                abstained += int(result)
+        say(f"latency: {len(stored.chunks)} chunks, pass {round_ + 1}/{passes} done")
+    engine_stats, reference_stats = stats(engine), stats(reference)
+    return {
+        "chunks": len(stored.chunks),
+        "articles": len(stored.entries),
+        "load_seconds": load_seconds,
+        "questions": len(questions),
+        "passes": passes,
+        "abstained_share": abstained / max(1, len(engine)),
+        "engine": engine_stats,
+        "reference": reference_stats,
+        "overhead_p50": engine_stats["p50"] / reference_stats["p50"],
+        "overhead_mean": engine_stats["mean"] / reference_stats["mean"],
+    }
+
+
+def answer_engine(
+    answerer: Answerer, store: FaissStore, embedder: SentenceTransformerEmbedder, question: str, k: int
+) -> tuple[float, bool]:
+    started = time.perf_counter()
+    answer = answerer.ask(question)
+    return time.perf_counter() - started, answer.abstained
+
+
+def answer_reference(
+    answerer: Answerer, store: FaissStore, embedder: SentenceTransformerEmbedder, question: str, k: int
+) -> tuple[float, bool]:
+    started = time.perf_counter()
+    store.search(embedder.encode([question]), k)
+    return time.perf_counter() - started, False
+
+
+# --- the profile of one ask ---------------------------------------------------------------------
+
+
+class _Timers:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls_in_ask = 0
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+class _TimedEmbedder:
+    """The first encode of an ask embeds the question (and its alias variants); later ones embed
+    the candidate sentences (or the question's focus)."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder, timers: _Timers) -> None:
+        self._inner, self._timers = inner, timers
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    def encode(self, texts: Sequence[str], progress: EncodeProgress | None = None) -> Vectors:
+        started = time.perf_counter()
+        out = self._inner.encode(texts, progress)
+        stage = "query embedding" if self._timers.calls_in_ask == 0 else "sentence embedding"
+        self._timers.calls_in_ask += 1
+        self._timers.add(stage, time.perf_counter() - started)
+        return out
+
+
+class _TimedStore(FaissStore):
+    timers: _Timers
+
+    def search(self, queries: Vectors, k: int) -> tuple[npt.NDArray[np.float32], Ids]:
+        started = time.perf_counter()
+        out = super().search(queries, k)
+        self.timers.add("FAISS search", time.perf_counter() - started)
+        return out
+
+    def vectors(self, start: int, count: int) -> Vectors:
+        started = time.perf_counter()
+        out = super().vectors(start, count)
+        self.timers.add("vector lookups (keyword-only rows)", time.perf_counter() - started)
+        return out
+
+
+class _TimedLexical(LexicalIndex):
+    timers: _Timers
+
+    def top(self, query: str, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        started = time.perf_counter()
+        out = super().top(query, k)
+        self.timers.add("BM25 top-k", time.perf_counter() - started)
+        return out
+
+
+def profile_ask(index_dir: Path, embedder: SentenceTransformerEmbedder, questions: Sequence[str], say: Log) -> JSON:
+    """Per-stage timers over the questions, then cProfile's view of the same asks."""
+    stored = load_index(index_dir)
+    timers = _Timers()
+    store = _TimedStore(stored.store._index)
+    store.timers = timers
+    lexical = _TimedLexical(stored.lexical._weights, stored.lexical._vocabulary)
+    lexical.timers = timers
+    timed = dataclasses.replace(stored, store=store, lexical=lexical)
+    answerer = Answerer(timed, _TimedEmbedder(embedder, timers))
+    for question in questions[:WARM_UP]:
+        timers.calls_in_ask = 0
+        answerer.ask(question)
+    timers.seconds.clear()
+    total = 0.0
+    for question in questions:
+        timers.calls_in_ask = 0
+        started = time.perf_counter()
+        answerer.ask(question)
+        total += time.perf_counter() - started
+    stages = dict(sorted(timers.seconds.items(), key=lambda item: -item[1]))
+    stages["rest: alias expansion, fusion, sentence splitting, scoring, snippet windows, MMR, merging"] = total - sum(
+        stages.values()
+    )
+    per_question = {stage: seconds / len(questions) * 1000 for stage, seconds in stages.items()}
+    say(f"profile: {len(stored.chunks)} chunks, {total / len(questions) * 1000:.1f} ms per ask")
+
+    plain = Answerer(stored, embedder)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for question in questions:
+        plain.ask(question)
+    profiler.disable()
+    return {
+        "chunks": len(stored.chunks),
+        "questions": len(questions),
+        "ms_per_ask": total / len(questions) * 1000,
+        "stages_ms": per_question,
+        "cprofile": _profile_rows(profiler, len(questions)),
+    }
+
+
+def _profile_rows(profiler: cProfile.Profile, asks: int, limit: int = 18) -> list[JSON]:
+    """The functions with the most cumulative time per ask (ours, plus the libraries' heavy calls)."""
+    table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    rows = []
+    for (path, line, name), (_, calls, own, cumulative, _) in table.items():
+        short = path
+        for marker in ("/site-packages/", "/work/main/", "/lib/python3"):
+            if marker in path:
+                short = path.split(marker, 1)[1]
+        rows.append(
+            {
+                "function": f"{short}:{line}({name})",
+                "calls_per_ask": calls / asks,
+                "own_ms": own / asks * 1000,
+                "cumulative_ms": cumulative / asks * 1000,
+            }
+        )
+    rows.sort(key=lambda r: -r["cumulative_ms"])
+    interesting = [r for r in rows if "index/" in r["function"] or r["own_ms"] > 0.5]
+    return interesting[:limit]
+
+
+# --- torch's thread count at question time ------------------------------------------------------
+
+
+def measure_threads(index_dir: Path, embedder: SentenceTransformerEmbedder, questions: Sequence[str], say: Log) -> JSON:
+    """Question-time work with torch's default intra-op threads against one thread, same process.
+
+    Not a change to the engine: a diagnostic for the optimisation pass (OpenMP threads that wait
+    for each other are slow for the tiny batches of a question, more so on a busy machine).
+    """
+    import torch
+
+    default = torch.get_num_threads()
+    answerer = Answerer(load_index(index_dir), embedder)
+    rows: JSON = {"default_threads": default, "runs": []}
+    try:
+        for threads in (default, 1, default, 1):
+            torch.set_num_threads(threads)
+            answerer.ask(questions[0])
+            encode, ask = [], []
+            for question in questions:
+                started = time.perf_counter()
+                embedder.encode([question])
+                encode.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                answerer.ask(question)
+                ask.append(time.perf_counter() - started)
+            rows["runs"].append({"threads": threads, "encode_question": stats(encode), "ask": stats(ask)})
+            say(
+                f"threads: torch {threads}: question encode p50 {stats(encode)['p50']:.1f} ms, ask p50 "
+                f"{stats(ask)['p50']:.1f} ms"
+            )
+    finally:
+        torch.set_num_threads(default)
+    return rows
+
+
+# --- 4: exact against approximate search -----------------------------------------------------
+
+
+def measure_ann(
+    vectors: Vectors,
+    queries: Vectors,
+    *,
+    hnsw_m: Sequence[int],
+    ef_search: Sequence[int],
+    ivf_nprobe: Sequence[int],
+    say: Log,
+    k: int = 10,
+) -> JSON:
+    """Flat, HNSW and IVF-Flat over the same vectors: build seconds, recall@k against flat, latency
+    of one query at a time (as the engine searches)."""
+    import faiss
+
+    n, d = vectors.shape
+    rows: list[JSON] = []
+
+    def timed_search(index: Any) -> tuple[npt.NDArray[np.int64], JSON]:
+        found = np.empty((len(queries), k), dtype=np.int64)
+        seconds = []
+        for i, query in enumerate(queries):
+            started = time.perf_counter()
+            _, ids = index.search(query[None, :], k)
+            seconds.append(time.perf_counter() - started)
+            found[i] = ids[0]
+        return found, stats(seconds)
+
+    def recall(found: npt.NDArray[np.int64]) -> float:
+        return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact, strict=True)]))
+
+    started = time.perf_counter()
+    flat = faiss.IndexFlatIP(d)
+    flat.add(vectors)
+    build = time.perf_counter() - started
+    exact, latency = timed_search(flat)
+    rows.append(
+        {"kind": "flat", "params": "exact", "build_s": build, "recall": 1.0, "latency": latency, "extra_bytes": 0}
+    )
+    say(f"ann: {n} vectors, flat p50 {latency['p50']:.2f} ms")
+    del flat
+
+    for m in hnsw_m:
+        started = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(d, m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.add(vectors)
+        build = time.perf_counter() - started
+        say(f"ann: HNSW M={m} built in {build:.0f} s")
+        for ef in ef_search:
+            hnsw.hnsw.efSearch = ef
+            found, latency = timed_search(hnsw)
+            rows.append(
+                {
+                    "kind": "hnsw",
+                    "params": f"M={m} efConstruction={hnsw.hnsw.efConstruction} efSearch={ef}",
+                    "build_s": build,
+                    "recall": recall(found),
+                    "latency": latency,
+                    "extra_bytes": 8 * m + 16,  # level-0 links (2M int32), offsets, levels; upper levels ~M/(M-1)
+                }
+            )
+        del hnsw
+
+    nlist = 2 ** round(np.log2(max(16.0, np.sqrt(n))))  # about sqrt(n) lists, as the faiss guidelines suggest
+    started = time.perf_counter()
+    quantizer = faiss.IndexFlatIP(d)
+    ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = vectors[np.random.default_rng(1).choice(n, size=min(n, 40 * nlist), replace=False)]
+    ivf.train(sample)
+    ivf.add(vectors)
+    build = time.perf_counter() - started
+    say(f"ann: IVF nlist={nlist} built in {build:.0f} s")
+    for nprobe in ivf_nprobe:
+        ivf.nprobe = nprobe
+        found, latency = timed_search(ivf)
+        rows.append(
+            {
+                "kind": "ivf",
+                "params": f"IVFFlat nlist={nlist} nprobe={nprobe}",
+                "build_s": build,
+                "recall": recall(found),
+                "latency": latency,
+                "extra_bytes": 8,
+            }
+        )
+    return {"vectors": n, "queries": len(queries), "k": k, "rows": rows}
+
+
+# --- 5: memory ------------------------------------------------------------------------------------
+
+
+def measure_memory(index_dir: Path, model: str, questions: Sequence[str]) -> JSON:
+    """RSS of a fresh process with the index loaded, minus the same process with only the model."""
+    command = [sys.executable, "-m", "bench.rss", str(index_dir), model, *questions[:3]]
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env, timeout=900)
+    result: JSON = json.loads(done.stdout.strip().splitlines()[-1])
+    chunks = int(result["chunks"])
+    result["bytes_per_chunk_loaded"] = (result["rss_loaded"] - result["rss_model"]) / chunks
+    result["bytes_per_chunk_after_asks"] = (result["rss_after_asks"] - result["rss_model"]) / chunks
+    result["disk_bytes_per_chunk"] = result["disk_bytes"] / chunks
+    return result
+
+
+def stored_vectors(stored: StoredIndex) -> Vectors:
+    return stored.store.vectors(0, stored.store.size)
