@@ -22,6 +22,7 @@ from index import (
     Engine,
     IndexMismatchError,
     StoredIndex,
+    use_threads,
 )
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,12 @@ class StoryService:
     def __init__(self, engine: Engine, answerer: Answerer, *, workers: int | None = None) -> None:
         self.engine = engine
         self._answerer = answerer
+        # One torch thread per question (index.embedding.use_threads); parallelism comes from the pool.
         self._questions = ThreadPoolExecutor(
-            max_workers=workers or min(4, os.cpu_count() or 1), thread_name_prefix="ask"
+            max_workers=workers or min(4, os.cpu_count() or 1),
+            thread_name_prefix="ask",
+            initializer=use_threads,
+            initargs=(1,),
         )
         self._builds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild")
         self._rebuild_started: float | None = None

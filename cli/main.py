@@ -171,7 +171,7 @@ def cmd_index_stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    from index import QuestionError, validate_question
+    from index import QuestionError, use_threads, validate_question
 
     from_stdin = args.question == ["-"]
     if not from_stdin:
@@ -180,6 +180,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     answerer, report = engine.answerer_building_if_missing(progress=_TerminalProgress(sys.stderr))
     if report is not None:
         print(f"no index yet; built one: {report.summary()}", file=sys.stderr)
+    use_threads(1)  # see index.embedding.use_threads
     questions = (line for line in sys.stdin if line.strip()) if from_stdin else iter([" ".join(args.question)])
     status = 0
     for question in questions:
@@ -199,13 +200,14 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from index import evaluate, load_questions
+    from index import evaluate, load_questions, use_threads
 
     questions = load_questions(args.file)  # a bad file fails before the model loads
     engine = make_engine(settings)
     answerer, report = engine.answerer_building_if_missing(progress=_TerminalProgress(sys.stderr))
     if report is not None:
         print(f"no index yet; built one: {report.summary()}", file=sys.stderr)
+    use_threads(1)  # see index.embedding.use_threads
     result = evaluate(answerer, questions)
     print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else render_eval(result, str(args.file)))
     return 0

@@ -17,7 +17,7 @@ from index.answering import (
 from index.articles import Article, Skipped, load_corpus
 from index.builder import BuildProgress, BuildReport, build_index
 from index.chunking import ChunkingParams
-from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, use_threads
 from index.engine import Engine
 from index.errors import (
     ArticleError,
@@ -69,5 +69,6 @@ __all__ = [
     "load_corpus",
     "load_index",
     "load_questions",
+    "use_threads",
     "validate_question",
 ]
