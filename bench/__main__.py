@@ -98,7 +98,7 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
     """Every part of the benchmark `parts` names; results written to `out` as they come."""
     from bench import corpus, measure, report
     from bench.machine import describe
-    from index import SentenceTransformerEmbedder, build_index, load_index
+    from index import SentenceTransformerEmbedder, build_index, load_index, use_threads
     from index.chunking import ChunkingParams
 
     started = time.monotonic()
@@ -129,6 +129,9 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
         else:
             build_index(articles, base_dir, embedder, ChunkingParams())
         base = load_index(base_dir)
+        # Questions are timed as the front ends answer them: one torch thread per answering thread
+        # (index.embedding.use_threads); builds above ran with torch's default.
+        use_threads(1)
         ann_queries = embedder.encode(questions(None, QUESTION_FILES))
         results["latency"], results["ann"], results["memory"] = [], [], []
         bot_index: Path | None = None

@@ -329,7 +329,8 @@ def measure_threads(index_dir: Path, embedder: SentenceTransformerEmbedder, ques
     """
     import torch
 
-    default = torch.get_num_threads()
+    before = torch.get_num_threads()
+    default = os.cpu_count() or 1  # torch's own default: one thread per core
     answerer = Answerer(load_index(index_dir), embedder)
     rows: JSON = {"default_threads": default, "runs": []}
     try:
@@ -350,7 +351,7 @@ def measure_threads(index_dir: Path, embedder: SentenceTransformerEmbedder, ques
                 f"{stats(ask)['p50']:.1f} ms"
             )
     finally:
-        torch.set_num_threads(default)
+        torch.set_num_threads(before)
     return rows
 
 
