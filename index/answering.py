@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from index.aliases import expand
-from index.answer_types import expected_type, holds
+from index.answer_types import announces, expected_type, holds, list_items
 from index.articles import Article
 from index.chunking import Span, sentence_spans
 from index.embedding import Embedder
@@ -92,10 +92,12 @@ class AnswerOptions:
     keyword_weight: float = 0.3
     chunk_weight: float = 0.5
     rerank: int = 8
-    focus_weight: float = 0.0
+    focus_weight: float = 0.3
     focus_share: float = 0.3
-    sentence_keyword_weight: float = 0.0
-    answer_type_weight: float = 0.0
+    sentence_keyword_weight: float = 0.3
+    answer_type_weight: float = 0.1
+    window_weight: float = 0.0
+    follow_lists: bool = True
 
     def __post_init__(self) -> None:
         if self.snippets < 1 or self.candidates < self.snippets:
@@ -156,6 +158,7 @@ class _Candidate:
     span: Span
     words: set[str]
     vector: np.ndarray
+    unit: Span
     sources: list[Source] = field(default_factory=list)
 
 
@@ -203,7 +206,9 @@ class Answerer:
         focus_vector = self.embedder.encode([focus])[0] if focus else None
         question_terms = [terms(v) for v in variants]
         chosen = self._select(
-            self._sentence_candidates(ranked, chunk_scores, queries, focus_vector, question_terms, expected_type(text))
+            self._sentence_candidates(
+                ranked, chunk_scores, queries, focus_vector, question_terms, expected_type(text), text
+            )
         )
         citations = tuple(
             Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
@@ -235,6 +240,7 @@ class Answerer:
         focus: np.ndarray | None,
         question_terms: Sequence[Sequence[str]],
         kind: str | None,
+        question: str,
     ) -> list[_Candidate]:
         """Each sentence of the best chunks, scored against the question, as a snippet around it."""
         seen: dict[tuple[str, int], tuple[Article, list[Span], int, int]] = {}
@@ -255,9 +261,15 @@ class Answerer:
         if focus is not None:
             f = self.options.focus_weight
             matched = (1 - f) * scores + f * (vectors @ focus)
+        spans = [self._window(a.text, u, i) for a, u, i, _ in items]
+        windows = [a.text[s[0] : s[1]] for (a, _, _, _), s in zip(items, spans, strict=True)]
+        w = self.options.window_weight
+        if w > 0:
+            window_vectors = self.embedder.encode(windows)
+            matched = (1 - w) * matched + w * (window_vectors @ queries.T).max(axis=1)
         candidates = []
-        for (article, units, i, row), vector, score, match, unit in zip(
-            items, vectors, scores, matched, texts, strict=True
+        for (article, units, i, row), vector, score, match, unit, span, window in zip(
+            items, vectors, scores, matched, texts, spans, windows, strict=True
         ):
             if score < self.options.abstain_below:
                 continue
@@ -267,14 +279,52 @@ class Answerer:
                 float(match)
                 + self.options.sentence_keyword_weight * keywords
                 + self.options.chunk_weight * chunk_scores[row]
-                + (self.options.answer_type_weight if kind and holds(unit, kind) else 0.0)
+                + (self.options.answer_type_weight if kind and holds(window, kind, question) else 0.0)
             )
-            span = self._window(article.text, units, i)
             source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
             words = _content_words(article.text[span[0] : span[1]])
-            candidates.append(_Candidate(float(score), relevance, article, span, words, vector, [source]))
+            candidates.append(_Candidate(float(score), relevance, article, span, words, vector, units[i], [source]))
+        if self.options.follow_lists:
+            candidates += self._list_items(candidates)
         candidates.sort(key=lambda c: -c.relevance)
         return candidates
+
+    def _list_items(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The points a passage announces ("gave three reasons:", "Under the agreement:"), each as
+        relevant as the announcement: the points answer the question, the announcement only restates it.
+
+        Boosts the candidates that already are such points and returns the ones still missing.
+        """
+        by_unit = {(c.article.id, c.unit[0]): c for c in candidates}
+        boosts: dict[tuple[str, int], tuple[float, Article, list[Span], int]] = {}
+        for c in sorted(candidates, key=lambda c: -c.relevance)[: self.options.snippets]:
+            text = c.article.text
+            if not announces(text[c.unit[0] : c.unit[1]]):
+                continue
+            units = _units(text, sentence_spans(text))
+            at = next((i for i, u in enumerate(units) if u[0] >= c.unit[0]), len(units))
+            for k, i in enumerate(list_items(text, units, at), start=1):
+                key = (c.article.id, units[i][0])
+                relevance = c.relevance - 0.001 * k
+                if key not in boosts or boosts[key][0] < relevance:
+                    boosts[key] = (relevance, c.article, units, i)
+        missing: list[tuple[float, Article, Span, Span]] = []
+        for key, (relevance, article, units, i) in boosts.items():
+            found = by_unit.get(key)
+            if found is not None:
+                found.relevance = max(found.relevance, relevance)
+            else:
+                missing.append((relevance, article, units[i], self._window(article.text, units, i)))
+        if not missing:
+            return []
+        score = max(c.score for c in candidates)
+        vectors = self.embedder.encode([a.text[u[0] : u[1]] for _, a, u, _ in missing])
+        added = []
+        for (relevance, article, unit, span), vector in zip(missing, vectors, strict=True):
+            source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
+            words = _content_words(article.text[span[0] : span[1]])
+            added.append(_Candidate(score, relevance, article, span, words, vector, unit, [source]))
+        return added
 
     def _window(self, text: str, units: Sequence[Span], centre: int) -> Span:
         """The sentence, grown with its following then preceding neighbours while it fits."""

@@ -33,7 +33,8 @@ def _dev_question(identifier: str) -> dict[str, object]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="answer quality: only one of the three reasons reaches the first three snippets today (issue 4)",
+    reason="answer quality: the three reasons now reach the first three snippets, but all from one article; "
+    "the second article's telling of them does not reach the candidates (issue 4)",
 )
 def test_why_did_v_accept_the_role_gives_his_three_reasons_from_two_articles(bundled_answerer: Answerer) -> None:
     record = _dev_question("d01")
@@ -123,3 +124,26 @@ def test_the_same_passage_in_two_outlets_is_one_snippet_citing_both(
     quoting = [c for c in answer.citations if "cyclists first" in c.snippet]
     assert len(quoting) == 1
     assert {s.outlet for s in quoting[0].sources} == {"Harbour Herald", "Valley Times"}
+
+
+def test_a_why_question_gets_each_announced_reason_rather_than_the_announcement(
+    tmp_path: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "mill.md").write_text(
+        "---\ntitle: Bakers at Harlow Mill walk out\noutlet: Vale Gazette\ndate: 2025-05-02\n---\n"
+        "Bakers at Harlow Mill stopped work on Friday, the first stoppage at the mill in a decade.\n\n"
+        "Union steward Petra Quell said the bakers had three grievances with the owners.\n\n"
+        "First, the ovens must now be lit at 3am, two hours earlier than before.\n\n"
+        "Second, the mill cut the number of delivery vans from four to one.\n\n"
+        "Third, wages have not risen since the spring of 2023.\n\n"
+        "The owners said they hoped to reopen the bakery next week.\n"
+    )
+    engine = Engine(folder, tmp_path / "index", minilm)
+    engine.build()
+
+    answer = engine.answerer().ask("Why did the Harlow Mill bakers stop work?")
+
+    shown = " ".join(c.snippet for c in answer.citations[:3])
+    assert all(reason in shown for reason in ["lit at 3am", "delivery vans", "not risen"])
