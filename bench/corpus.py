@@ -25,8 +25,8 @@ import yaml
 from index.articles import Article, load_corpus
 from index.chunking import ChunkingParams, chunk_spans
 from index.lexical import LexicalIndex
-from index.storage import CHUNK_DTYPE, ArticleEntry, StoredIndex, save_index
-from index.store import FaissStore
+from index.storage import CHUNK_DTYPE, ArticleEntry, ChunkTable, StoredIndex, save_index
+from index.store import FaissStore, Vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (ROOT / "data" / "articles", ROOT / "eval" / "corpora" / "harbour")
@@ -87,6 +87,22 @@ def _plan(entries: Sequence[ArticleEntry], size: int) -> tuple[int, int]:
     return whole, prefix
 
 
+def _renumbered(table: ChunkTable, offset: int) -> ChunkTable:
+    """A copy of chunk or unit rows pointing at the articles `offset` places on."""
+    copy = table.copy()
+    copy["article"] += offset
+    return copy
+
+
+def _perturbed(vectors: Vectors, copy: int, rng: np.random.Generator) -> Vectors:
+    """The vectors themselves for copy 0; for later copies, noisy and renormalised."""
+    out = np.array(vectors, dtype=np.float32)
+    if copy:
+        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(NOISE)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
+
+
 def synthesise(base: StoredIndex, size: int, folder: Path, *, seed: int = 0) -> int:
     """Write an index of at least `size` chunks (whole articles) into `folder`; return its chunk count."""
     entries = list(base.entries)
@@ -97,8 +113,9 @@ def synthesise(base: StoredIndex, size: int, folder: Path, *, seed: int = 0) -> 
     copies = [(c, len(entries)) for c in range(whole)] + ([(whole, prefix)] if prefix else [])
 
     new_entries: list[ArticleEntry] = []
-    tables, blocks, weight_blocks = [], [], []
-    row = 0
+    tables, blocks, weight_blocks, unit_tables, unit_blocks = [], [], [], [], []
+    base_units = np.asarray(base.unit_vectors, dtype=np.float32)
+    row = unit_row = 0
     base_weights: sp.csc_matrix = base.lexical._weights  # the small corpus' BM25 matrix, tiled below
     for copy, count in copies:
         rows = sum(e.chunk_count for e in entries[:count])
@@ -106,15 +123,22 @@ def synthesise(base: StoredIndex, size: int, folder: Path, *, seed: int = 0) -> 
             article = (
                 entry.article if copy == 0 else dataclasses.replace(entry.article, id=f"{entry.article.id}~{copy}")
             )
-            new_entries.append(ArticleEntry(article, entry.fingerprint, row + entry.first_chunk, entry.chunk_count))
-        table = base.chunks[:rows].copy()
-        table["article"] += copy * len(entries)
-        tables.append(table)
-        vectors = base_vectors[:rows].copy()
-        if copy:
-            vectors += rng.standard_normal(vectors.shape, dtype=np.float32) * np.float32(NOISE)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        blocks.append(vectors)
+            new_entries.append(
+                ArticleEntry(
+                    article,
+                    entry.fingerprint,
+                    row + entry.first_chunk,
+                    entry.chunk_count,
+                    unit_row + entry.first_unit,
+                    entry.unit_count,
+                )
+            )
+        units = sum(e.unit_count for e in entries[:count])
+        unit_tables.append(_renumbered(base.units[:units], copy * len(entries)))
+        unit_blocks.append(_perturbed(base_units[:units], copy, rng).astype(np.float16))
+        unit_row += units
+        tables.append(_renumbered(base.chunks[:rows], copy * len(entries)))
+        blocks.append(_perturbed(base_vectors[:rows], copy, rng))
         weight_blocks.append(base_weights[:rows] if rows < base_rows else base_weights)
         row += rows
     chunks = np.concatenate(tables).astype(CHUNK_DTYPE)
@@ -127,5 +151,16 @@ def synthesise(base: StoredIndex, size: int, folder: Path, *, seed: int = 0) -> 
         lexical = LexicalIndex(sp.csc_matrix(sp.vstack(weight_blocks, format="csr")), dict(base.lexical._vocabulary))
     store = FaissStore.from_vectors(matrix, base.spec.dimension)
     del matrix
-    save_index(folder, base.spec, new_entries, chunks, store, lexical, base.aliases)
+    units_table = np.concatenate(unit_tables).astype(CHUNK_DTYPE)
+    save_index(
+        folder,
+        base.spec,
+        new_entries,
+        chunks,
+        store,
+        lexical,
+        base.aliases,
+        units_table,
+        np.concatenate(unit_blocks),
+    )
     return len(chunks)

@@ -158,5 +158,5 @@ def _within_total(embed: discord.Embed) -> discord.Embed:
 def progress_text(stage: str, done: int, total: int, started: dt.datetime) -> str:
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     if stage == "embedding" and total:
-        return f"Rebuilding the index… embedding {done}/{total} passages ({seconds:.0f} s)"
+        return f"Rebuilding the index… embedding {done}/{total} sentences ({seconds:.0f} s)"
     return f"Rebuilding the index… {stage} ({seconds:.0f} s)"

@@ -132,13 +132,17 @@ class _TerminalProgress:
             return
         if self._bar is None:
             self._bar = tqdm(
-                total=event.total, desc="embedding", unit="chunk", file=self._stream, disable=not self._stream.isatty()
+                total=event.total,
+                desc="embedding",
+                unit="sentence",
+                file=self._stream,
+                disable=not self._stream.isatty(),
             )
         bar = self._bar
         assert isinstance(bar, tqdm)
         bar.update(event.done - bar.n)
         if not self._stream.isatty() and event.done == event.total:
-            print(f"embedded: {event.total} chunks", file=self._stream)
+            print(f"embedded: {event.total} sentences", file=self._stream)
 
     def _close(self) -> None:
         if self._bar is not None:

@@ -13,7 +13,7 @@ import numpy as np
 from index.aliases import expand
 from index.answer_types import announces, expected_type, holds, list_items
 from index.articles import Article
-from index.chunking import Span, sentence_spans
+from index.chunking import Span
 from index.embedding import Embedder
 from index.errors import QuestionError
 from index.lexical import terms
@@ -90,10 +90,10 @@ class AnswerOptions:
     candidates: int = 24
     diversity: float = 0.3
     keyword_weight: float = 0.3
-    chunk_weight: float = 0.5
-    rerank: int = 8
-    focus_weight: float = 0.3
-    focus_share: float = 0.3
+    chunk_weight: float = 0.3
+    rerank: int = 16
+    focus_weight: float = 0.5
+    focus_share: float = 0.15
     sentence_keyword_weight: float = 0.3
     answer_type_weight: float = 0.1
     window_weight: float = 0.0
@@ -118,30 +118,6 @@ def _content_words(text: str) -> set[str]:
     return set(terms(text))
 
 
-_MIN_UNIT_CHARS = 40
-
-
-def _units(text: str, sentences: Sequence[Span]) -> list[Span]:
-    """Sentences, with very short ones ("Oh?", "1.") joined to the next sentence on their line."""
-    units: list[Span] = []
-    pending: Span | None = None
-    for sentence in sentences:
-        span = sentence
-        if pending is not None:
-            if "\n" in text[pending[1] : span[0]]:
-                units.append(pending)
-            else:
-                span = (pending[0], span[1])
-            pending = None
-        if span[1] - span[0] < _MIN_UNIT_CHARS:
-            pending = span
-            continue
-        units.append(span)
-    if pending is not None:
-        units.append(pending)
-    return units
-
-
 def _near_duplicate(a: set[str], b: set[str]) -> bool:
     """Two passages that say the same thing in (nearly) the same words."""
     if not a or not b:
@@ -160,6 +136,7 @@ class _Candidate:
     vector: np.ndarray
     unit: Span
     sources: list[Source] = field(default_factory=list)
+    row: int = -1  # the unit's row in the index
 
 
 class Answerer:
@@ -181,17 +158,18 @@ class Answerer:
         if self.index.store.size == 0:
             return Answer(text, abstained=True)
         variants = expand(text, self.index.aliases)
-        queries = self.embedder.encode(variants)
+        focus = self._focus(text)
+        encoded = self.embedder.encode([*variants, focus] if focus else variants)  # one call to the model
+        queries = encoded[: len(variants)]
+        focus_vector = encoded[len(variants)] if focus else None
         k = min(self.options.candidates, self.index.store.size)
         scores, rows = self.index.store.search(queries, k)
         dense: dict[int, float] = {}
         for found, similarity in zip(rows.ravel().tolist(), scores.ravel().tolist(), strict=True):
             if found >= 0 and similarity > dense.get(found, -1.0):
                 dense[found] = similarity
-        best = max(dense.values(), default=0.0)
-        if best < self.options.abstain_below:
-            log.debug("abstained: best score %.3f", best)
-            return Answer(text, abstained=True)
+        # Whether the articles answer is decided on sentences, not chunks: a chunk's vector is the mean
+        # of its sentences' and scores lower than its best sentence (see _sentence_candidates).
         keyword_rows, keyword_scores = self.index.lexical.top(" ".join(variants), k)
         top_keyword = float(keyword_scores[0]) if len(keyword_scores) else 1.0
         keyword = {int(r): float(s) / top_keyword for r, s in zip(keyword_rows, keyword_scores, strict=True)}
@@ -202,8 +180,6 @@ class Answerer:
                 score = float((queries @ self.index.store.vectors(row, 1)[0]).max())
             chunk_scores[row] = score + self.options.keyword_weight * keyword.get(row, 0.0)
         ranked = sorted(chunk_scores, key=lambda r: -chunk_scores[r])[: self.options.rerank]
-        focus = self._focus(text)
-        focus_vector = self.embedder.encode([focus])[0] if focus else None
         question_terms = [terms(v) for v in variants]
         chosen = self._select(
             self._sentence_candidates(
@@ -242,52 +218,68 @@ class Answerer:
         kind: str | None,
         question: str,
     ) -> list[_Candidate]:
-        """Each sentence of the best chunks, scored against the question, as a snippet around it."""
-        seen: dict[tuple[str, int], tuple[Article, list[Span], int, int]] = {}
+        """Each sentence of the best chunks, scored against the question, as a snippet around it.
+        Sentence vectors come from the index (embedded at build time), not from the model."""
+        best_chunk: dict[int, int] = {}  # unit row -> the best-scoring chunk that holds it
         for row in rows:
-            article, start, end = self.index.chunk(row)
-            units = _units(article.text, sentence_spans(article.text, start, end))
-            for i, span in enumerate(units):
-                key = (article.id, span[0])
-                if key not in seen or chunk_scores[row] > chunk_scores[seen[key][3]]:
-                    seen[key] = (article, units, i, row)
-        items = list(seen.values())
-        if not items:
+            for unit in self.index.chunk_units(row):
+                if unit not in best_chunk or chunk_scores[row] > chunk_scores[best_chunk[unit]]:
+                    best_chunk[unit] = row
+        if not best_chunk:
             return []
-        texts = [a.text[u[i][0] : u[i][1]] for a, u, i, _ in items]
-        vectors = self.embedder.encode(texts)
+        unit_rows = sorted(best_chunk)
+        vectors = np.asarray(self.index.unit_vectors[unit_rows], dtype=np.float32)
         scores = (vectors @ queries.T).max(axis=1)
         matched = scores
         if focus is not None:
             f = self.options.focus_weight
             matched = (1 - f) * scores + f * (vectors @ focus)
-        spans = [self._window(a.text, u, i) for a, u, i, _ in items]
-        windows = [a.text[s[0] : s[1]] for (a, _, _, _), s in zip(items, spans, strict=True)]
-        w = self.options.window_weight
-        if w > 0:
-            window_vectors = self.embedder.encode(windows)
-            matched = (1 - w) * matched + w * (window_vectors @ queries.T).max(axis=1)
+        spans = [self._unit_window(u) for u in unit_rows]
+        if self.options.window_weight > 0:
+            w = self.options.window_weight
+            windows = [self._article(u).text[s:e] for u, (s, e) in zip(unit_rows, spans, strict=True)]
+            matched = (1 - w) * matched + w * (self.embedder.encode(windows) @ queries.T).max(axis=1)
         candidates = []
-        for (article, units, i, row), vector, score, match, unit, span, window in zip(
-            items, vectors, scores, matched, texts, spans, windows, strict=True
-        ):
+        for unit, vector, score, match, span in zip(unit_rows, vectors, scores, matched, spans, strict=True):
             if score < self.options.abstain_below:
                 continue
-            unit_terms = terms(unit)
-            keywords = max(self.index.lexical.overlap(q, unit_terms) for q in question_terms)
+            article = self._article(unit)
+            record = self.index.units[unit]
+            unit_span = (int(record["start"]), int(record["end"]))
+            keywords = max(
+                self.index.lexical.overlap(q, terms(article.text[unit_span[0] : unit_span[1]])) for q in question_terms
+            )
             relevance = (
                 float(match)
                 + self.options.sentence_keyword_weight * keywords
-                + self.options.chunk_weight * chunk_scores[row]
-                + (self.options.answer_type_weight if kind and holds(window, kind, question) else 0.0)
+                + self.options.chunk_weight * chunk_scores[best_chunk[unit]]
+                + (
+                    self.options.answer_type_weight
+                    if kind and holds(article.text[span[0] : span[1]], kind, question)
+                    else 0.0
+                )
             )
-            source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
-            words = _content_words(article.text[span[0] : span[1]])
-            candidates.append(_Candidate(float(score), relevance, article, span, words, vector, units[i], [source]))
+            candidates.append(self._candidate(unit, float(score), relevance, vector, span))
         if self.options.follow_lists:
             candidates += self._list_items(candidates)
         candidates.sort(key=lambda c: -c.relevance)
         return candidates
+
+    def _article(self, unit: int) -> Article:
+        return self.index.entries[int(self.index.units[unit]["article"])].article
+
+    def _unit_window(self, unit: int) -> Span:
+        number = int(self.index.units[unit]["article"])
+        entry = self.index.entries[number]
+        return self._window(entry.article.text, self.index.article_units(number), unit - entry.first_unit)
+
+    def _candidate(self, unit: int, score: float, relevance: float, vector: np.ndarray, span: Span) -> _Candidate:
+        article = self._article(unit)
+        record = self.index.units[unit]
+        source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
+        words = _content_words(article.text[span[0] : span[1]])
+        unit_span = (int(record["start"]), int(record["end"]))
+        return _Candidate(score, relevance, article, span, words, vector, unit_span, [source], row=unit)
 
     def _list_items(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The points a passage announces ("gave three reasons:", "Under the agreement:"), each as
@@ -295,35 +287,27 @@ class Answerer:
 
         Boosts the candidates that already are such points and returns the ones still missing.
         """
-        by_unit = {(c.article.id, c.unit[0]): c for c in candidates}
-        boosts: dict[tuple[str, int], tuple[float, Article, list[Span], int]] = {}
+        by_unit = {c.row: c for c in candidates}
+        boosts: dict[int, float] = {}
         for c in sorted(candidates, key=lambda c: -c.relevance)[: self.options.snippets]:
             text = c.article.text
             if not announces(text[c.unit[0] : c.unit[1]]):
                 continue
-            units = _units(text, sentence_spans(text))
-            at = next((i for i, u in enumerate(units) if u[0] >= c.unit[0]), len(units))
-            for k, i in enumerate(list_items(text, units, at), start=1):
-                key = (c.article.id, units[i][0])
+            number = int(self.index.units[c.row]["article"])
+            first = self.index.entries[number].first_unit
+            units = self.index.article_units(number)
+            for k, i in enumerate(list_items(text, units, c.row - first), start=1):
                 relevance = c.relevance - 0.001 * k
-                if key not in boosts or boosts[key][0] < relevance:
-                    boosts[key] = (relevance, c.article, units, i)
-        missing: list[tuple[float, Article, Span, Span]] = []
-        for key, (relevance, article, units, i) in boosts.items():
-            found = by_unit.get(key)
+                boosts[first + i] = max(boosts.get(first + i, relevance), relevance)
+        added = []
+        score = max((c.score for c in candidates), default=0.0)
+        for unit, relevance in boosts.items():
+            found = by_unit.get(unit)
             if found is not None:
                 found.relevance = max(found.relevance, relevance)
-            else:
-                missing.append((relevance, article, units[i], self._window(article.text, units, i)))
-        if not missing:
-            return []
-        score = max(c.score for c in candidates)
-        vectors = self.embedder.encode([a.text[u[0] : u[1]] for _, a, u, _ in missing])
-        added = []
-        for (relevance, article, unit, span), vector in zip(missing, vectors, strict=True):
-            source = Source(article.id, article.title, article.outlet, article.date, article.url, *span)
-            words = _content_words(article.text[span[0] : span[1]])
-            added.append(_Candidate(score, relevance, article, span, words, vector, unit, [source]))
+                continue
+            vector = np.asarray(self.index.unit_vectors[unit], dtype=np.float32)
+            added.append(self._candidate(unit, score, relevance, vector, self._unit_window(unit)))
         return added
 
     def _window(self, text: str, units: Sequence[Span], centre: int) -> Span:
@@ -372,7 +356,8 @@ class Answerer:
 
     @staticmethod
     def _same_passage(a: _Candidate, b: _Candidate) -> bool:
+        """`a` adds nothing to `b`: in one article, `a`'s sentence is already inside `b`'s snippet;
+        across articles, the two passages say the same in nearly the same words."""
         if a.article.id == b.article.id:
-            overlap = min(a.span[1], b.span[1]) - max(a.span[0], b.span[0])
-            return overlap > 0.5 * min(a.span[1] - a.span[0], b.span[1] - b.span[0])
+            return b.span[0] <= a.unit[0] and a.unit[1] <= b.span[1]
         return _near_duplicate(a.words, b.words)

@@ -9,14 +9,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from index import aliases
 from index.articles import Article, Skipped, load_corpus
-from index.chunking import ChunkingParams, chunk_spans
+from index.chunking import ChunkingParams, Span, chunk_spans, sentence_units
 from index.embedding import Embedder, Vectors
 from index.errors import IndexNotFoundError, IndexStateError
 from index.lexical import LexicalIndex
-from index.storage import CHUNK_DTYPE, ArticleEntry, IndexSpec, StoredIndex, build_lock, load_index, save_index
+from index.storage import (
+    CHUNK_DTYPE,
+    UNIT_VECTOR_DTYPE,
+    ArticleEntry,
+    ChunkTable,
+    IndexSpec,
+    StoredIndex,
+    build_lock,
+    load_index,
+    save_index,
+)
 from index.store import FaissStore
 
 log = logging.getLogger(__name__)
@@ -69,6 +80,28 @@ class BuildReport:
         return text
 
 
+@dataclass
+class _Piece:
+    """One article on its way into the index; `vectors` of its units when they are kept."""
+
+    article: Article
+    chunks: list[Span]
+    units: list[Span]
+    vectors: npt.NDArray[np.float16] | None
+
+
+def _spans(rows: ChunkTable) -> list[Span]:
+    return list(zip(rows["start"].tolist(), rows["end"].tolist(), strict=True))
+
+
+def _mean(vectors: npt.NDArray[np.float16]) -> Vectors:
+    """The L2-normalised mean of some unit vectors: the vector of the passage they make up."""
+    mean = vectors.astype(np.float32).mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    result: Vectors = (mean / norm if norm > 0 else mean).astype(np.float32)
+    return result
+
+
 def _previous(folder: Path, spec: IndexSpec, full: bool, report: BuildReport) -> StoredIndex | None:
     if full:
         report.full = True
@@ -111,21 +144,23 @@ def build_index(
 
         new_ids = {a.id for a in corpus.articles}
         report.removed = sorted(set(old) - new_ids)
-        pieces: list[tuple[Article, list[tuple[int, int]], Vectors | None]] = []
+        pieces: list[_Piece] = []
         to_embed: list[str] = []
         for article in corpus.articles:
             entry = old.get(article.id)
             if previous is not None and entry is not None and entry.fingerprint == article.fingerprint:
                 report.unchanged.append(article.id)
                 rows = previous.chunks[entry.first_chunk : entry.first_chunk + entry.chunk_count]
-                spans = [(int(r["start"]), int(r["end"])) for r in rows]
-                pieces.append((article, spans, previous.store.vectors(entry.first_chunk, entry.chunk_count)))
+                units = previous.units[entry.first_unit : entry.first_unit + entry.unit_count]
+                kept = previous.unit_vectors[entry.first_unit : entry.first_unit + entry.unit_count]
+                pieces.append(_Piece(article, _spans(rows), _spans(units), np.array(kept)))
                 continue
             (report.changed if entry is not None else report.added).append(article.id)
-            spans = chunk_spans(article.text, chunking)
-            pieces.append((article, spans, None))
-            to_embed.extend(article.text[s:e] for s, e in spans)
-        report.chunks = sum(len(spans) for _, spans, _ in pieces)
+            piece = _Piece(article, chunk_spans(article.text, chunking), sentence_units(article.text), None)
+            pieces.append(piece)
+            report.embedded_chunks += len(piece.chunks)
+            to_embed.extend(article.text[s:e] for s, e in piece.units)
+        report.chunks = sum(len(p.chunks) for p in pieces)
         notify(BuildProgress("chunks", report.chunks, report.chunks))
 
         metadata_changed = previous is not None and any(old[a.id].article != a for a in corpus.articles if a.id in old)
@@ -133,30 +168,52 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
 
-        report.embedded_chunks = len(to_embed)
+        # Sentences are embedded once, at build time: answers score them without touching the model,
+        # and a chunk's vector is the mean of its sentences' vectors (one pass over the text, not two).
         notify(BuildProgress("embedding", 0, len(to_embed)))
-        fresh = embedder.encode(to_embed, lambda done, total: notify(BuildProgress("embedding", done, total)))
+        embedded = embedder.encode(to_embed, lambda done, total: notify(BuildProgress("embedding", done, total)))
+        fresh = embedded.astype(UNIT_VECTOR_DTYPE)
         notify(BuildProgress("saving", 0, 1))
 
         entries: list[ArticleEntry] = []
-        blocks: list[Vectors] = []
+        unit_blocks: list[npt.NDArray[np.float16]] = []
         table = np.zeros(report.chunks, dtype=CHUNK_DTYPE)
-        row = cursor = 0
-        for number, (article, spans, kept) in enumerate(pieces):
-            if kept is None:
-                blocks.append(fresh[cursor : cursor + len(spans)])
-                cursor += len(spans)
-            else:
-                blocks.append(kept)
-            for start, end in spans:
+        unit_table = np.zeros(sum(len(p.units) for p in pieces), dtype=CHUNK_DTYPE)
+        chunk_vectors = np.zeros((report.chunks, spec.dimension), dtype=np.float32)
+        row = unit_row = cursor = 0
+        for number, piece in enumerate(pieces):
+            vectors = piece.vectors
+            if vectors is None:
+                vectors = fresh[cursor : cursor + len(piece.units)]
+                cursor += len(piece.units)
+            unit_blocks.append(vectors)
+            ends = np.array([e for _, e in piece.units], dtype=np.int64)
+            starts = np.array([s for s, _ in piece.units], dtype=np.int64)
+            for start, end in piece.chunks:
                 table[row] = (number, start, end)
+                inside = vectors[np.searchsorted(ends, start, side="right") : np.searchsorted(starts, end)]
+                chunk_vectors[row] = _mean(inside)
                 row += 1
-            entries.append(ArticleEntry(article, article.fingerprint, row - len(spans), len(spans)))
-        matrix = np.concatenate(blocks) if blocks else np.zeros((0, spec.dimension), dtype=np.float32)
-        texts = [pieces[int(r["article"])][0].text[int(r["start"]) : int(r["end"])] for r in table]
-        store = FaissStore.from_vectors(matrix, spec.dimension)
-        groups = aliases.mine(article.text for article, _, _ in pieces)
-        save_index(index_dir, spec, entries, table, store, LexicalIndex.build(texts), groups)
+            for start, end in piece.units:
+                unit_table[unit_row] = (number, start, end)
+                unit_row += 1
+            entries.append(
+                ArticleEntry(
+                    piece.article,
+                    piece.article.fingerprint,
+                    row - len(piece.chunks),
+                    len(piece.chunks),
+                    unit_row - len(piece.units),
+                    len(piece.units),
+                )
+            )
+        unit_vectors = (
+            np.concatenate(unit_blocks) if unit_blocks else np.zeros((0, spec.dimension), dtype=UNIT_VECTOR_DTYPE)
+        )
+        texts = [pieces[int(r["article"])].article.text[int(r["start"]) : int(r["end"])] for r in table]
+        store = FaissStore.from_vectors(chunk_vectors, spec.dimension)
+        groups = aliases.mine(p.article.text for p in pieces)
+        save_index(index_dir, spec, entries, table, store, LexicalIndex.build(texts), groups, unit_table, unit_vectors)
         notify(BuildProgress("saving", 1, 1))
         report.written = True
         report.seconds = time.perf_counter() - started

@@ -170,3 +170,28 @@ def chunk_spans(text: str, params: ChunkingParams) -> list[Span]:
             following -= 1
         first = following
     return chunks
+
+
+_MIN_UNIT_CHARS = 40
+
+
+def sentence_units(text: str) -> list[Span]:
+    """The passages answers are scored and quoted by: the sentences of `text`, a very short one
+    ("Oh?", "1.") joined to the sentence after it on the same line."""
+    units: list[Span] = []
+    pending: Span | None = None
+    for sentence in sentence_spans(text):
+        span = sentence
+        if pending is not None:
+            if "\n" in text[pending[1] : span[0]]:
+                units.append(pending)
+            else:
+                span = (pending[0], span[1])
+            pending = None
+        if span[1] - span[0] < _MIN_UNIT_CHARS:
+            pending = span
+            continue
+        units.append(span)
+    if pending is not None:
+        units.append(pending)
+    return units

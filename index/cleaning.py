@@ -93,7 +93,7 @@ _SOCIAL = {
     "share", "shares", "shared", "upvoted", "upvote", "upvotes", "downvote", "downvoted", "like",
     "likes", "comment", "comments", "reply", "replies", "tweet", "pin", "email", "print", "save",
     "saved", "follow", "report", "copy", "link", "facebook", "twitter", "whatsapp", "reddit",
-    "views", "votes", "vote", "points",
+    "views", "votes", "vote", "points", "this", "article", "story", "post", "page", "on",
 }  # fmt: skip
 
 
@@ -176,6 +176,20 @@ def drop_newsletter_prompts(lines: list[str]) -> list[str]:
     return [line for line in lines if (_is_prose(line) and len(_words(line)) > 12) or not _NEWSLETTER.search(line)]
 
 
+# --- rule: pointers to embedded media ----------------------------------------------------------
+
+_MEDIA_PROMPT = re.compile(
+    r"^\s*(?:(?:be sure|make sure|don't forget|do not forget) to\s+)?"
+    r"(?:check out|watch|see|listen to|take a look at|view|look at)\b.{0,100}?\b(?:below|above)\s*[.!:]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def drop_media_prompts(lines: list[str]) -> list[str]:
+    """Lines that point at a player or gallery the scrape lost ("Be sure to check out the video below.")."""
+    return [line for line in lines if not _MEDIA_PROMPT.match(line)]
+
+
 # --- rule: relative timestamps -----------------------------------------------------------------
 
 _RELATIVE_TIME = re.compile(
@@ -255,6 +269,7 @@ RULES: Sequence[Rule] = (
     drop_point_bylines,
     drop_share_bars,
     drop_newsletter_prompts,
+    drop_media_prompts,
     drop_relative_timestamps,
     drop_counters,
     drop_label_runs,

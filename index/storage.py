@@ -40,11 +40,12 @@ from index.store import FaissStore
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: Snowball stems in the keyword index
+FORMAT_VERSION = 3  # 2: Snowball stems in the keyword index; 3: sentence units and their vectors
 MANIFEST = "manifest.json"
 LOCK = ".build.lock"
 CHUNK_DTYPE = np.dtype([("article", "<i4"), ("start", "<i4"), ("end", "<i4")])
-ChunkTable = npt.NDArray[np.void]
+ChunkTable = npt.NDArray[np.void]  # rows of CHUNK_DTYPE; sentence units use the same layout
+UNIT_VECTOR_DTYPE = np.float16  # memory-mapped from disk; half the bytes, same ranking
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class ArticleEntry:
     fingerprint: str
     first_chunk: int
     chunk_count: int
+    first_unit: int = 0
+    unit_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class StoredIndex:
     lexical: LexicalIndex
     aliases: tuple[tuple[str, ...], ...]
     folder: Path
+    units: ChunkTable  # every article's sentence units (chunking.sentence_units), article by article
+    unit_vectors: npt.NDArray[np.float16]  # one row per unit, L2-normalised; memory-mapped
 
     @property
     def articles(self) -> list[Article]:
@@ -86,6 +91,21 @@ class StoredIndex:
     def chunk(self, row: int) -> tuple[Article, int, int]:
         record = self.chunks[row]
         return self.entries[int(record["article"])].article, int(record["start"]), int(record["end"])
+
+    def chunk_units(self, row: int) -> range:
+        """The unit rows that overlap chunk `row`."""
+        record = self.chunks[row]
+        entry = self.entries[int(record["article"])]
+        rows = self.units[entry.first_unit : entry.first_unit + entry.unit_count]
+        first = int(np.searchsorted(rows["end"], int(record["start"]), side="right"))
+        last = int(np.searchsorted(rows["start"], int(record["end"]), side="left"))
+        return range(entry.first_unit + first, entry.first_unit + last)
+
+    def article_units(self, article: int) -> list[tuple[int, int]]:
+        """The (start, end) spans of one article's units, in order."""
+        entry = self.entries[article]
+        rows = self.units[entry.first_unit : entry.first_unit + entry.unit_count]
+        return list(zip(rows["start"].tolist(), rows["end"].tolist(), strict=True))
 
 
 def _check_spec(found: IndexSpec, wanted: IndexSpec, folder: Path) -> None:
@@ -145,33 +165,58 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorruptIndexError(f"{broken} ({exc.__class__.__name__}); run `storybot index build --full`") from exc
+    try:
+        units = np.load(generation / "units.npy", allow_pickle=False)
+        unit_vectors = np.load(generation / "unit_vectors.npy", mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CorruptIndexError(
+            f"{broken} (sentence units: {exc.__class__.__name__}); run `storybot index build --full`"
+        ) from exc
     store = FaissStore.load(generation / "vectors.faiss")
     lexical = LexicalIndex.load(generation / "lexical.npz")
     if (
         chunks.dtype != CHUNK_DTYPE
+        or units.dtype != CHUNK_DTYPE
         or store.size != len(chunks)
         or lexical.size != len(chunks)
         or store.dimension != spec.dimension
+        or unit_vectors.shape != (len(units), spec.dimension)
+        or unit_vectors.dtype != UNIT_VECTOR_DTYPE
     ):
         raise CorruptIndexError(f"{broken} (vectors and chunks disagree); run `storybot index build --full`")
-    entries = _entries(articles, chunks, hashes)
+    entries = _entries(articles, chunks, units, hashes)
     if entries is None:
         raise CorruptIndexError(f"{broken} (articles and chunks disagree); run `storybot index build --full`")
-    return StoredIndex(spec, built_at, tuple(entries), chunks, store, lexical, aliases, folder)
+    return StoredIndex(spec, built_at, tuple(entries), chunks, store, lexical, aliases, folder, units, unit_vectors)
 
 
-def _entries(articles: Sequence[Article], chunks: ChunkTable, hashes: dict[str, str]) -> list[ArticleEntry] | None:
-    counts = np.bincount(chunks["article"], minlength=len(articles)) if len(chunks) else np.zeros(len(articles), int)
-    if len(counts) != len(articles) or set(hashes) != {a.id for a in articles}:
+def _entries(
+    articles: Sequence[Article], chunks: ChunkTable, units: ChunkTable, hashes: dict[str, str]
+) -> list[ArticleEntry] | None:
+    if set(hashes) != {a.id for a in articles}:
         return None
-    entries, first = [], 0
-    for number, article in enumerate(articles):
+    chunk_rows, unit_rows = _rows_by_article(chunks, len(articles)), _rows_by_article(units, len(articles))
+    if chunk_rows is None or unit_rows is None:
+        return None
+    return [
+        ArticleEntry(article, hashes[article.id], *chunk_rows[number], *unit_rows[number])
+        for number, article in enumerate(articles)
+    ]
+
+
+def _rows_by_article(table: ChunkTable, articles: int) -> list[tuple[int, int]] | None:
+    """(first row, count) of each article in `table`, or None when rows are out of place."""
+    counts = np.bincount(table["article"], minlength=articles) if len(table) else np.zeros(articles, int)
+    if len(counts) != articles:
+        return None
+    rows, first = [], 0
+    for number in range(articles):
         count = int(counts[number])
-        if count and not (chunks["article"][first : first + count] == number).all():
+        if count and not (table["article"][first : first + count] == number).all():
             return None  # rows of one article must be contiguous
-        entries.append(ArticleEntry(article, hashes[article.id], first, count))
+        rows.append((first, count))
         first += count
-    return entries
+    return rows
 
 
 def _article(record: dict[str, Any]) -> Article:
@@ -190,6 +235,8 @@ def save_index(
     store: FaissStore,
     lexical: LexicalIndex,
     aliases: Sequence[Sequence[str]],
+    units: ChunkTable,
+    unit_vectors: npt.NDArray[np.float16],
 ) -> dt.datetime:
     """Write a new generation and switch the manifest to it; return the build time."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,8 +247,9 @@ def save_index(
     store.save(generation / "vectors.faiss")
     lexical.save(generation / "lexical.npz")
     (generation / "aliases.json").write_text(json.dumps([list(g) for g in aliases], ensure_ascii=False))
-    with (generation / "chunks.npy").open("wb") as handle:
-        np.save(handle, chunks, allow_pickle=False)
+    for file, array in (("chunks.npy", chunks), ("units.npy", units), ("unit_vectors.npy", unit_vectors)):
+        with (generation / file).open("wb") as handle:
+            np.save(handle, np.asarray(array), allow_pickle=False)
     with (generation / "articles.jsonl").open("w", encoding="utf-8") as handle:
         for entry in entries:
             record = {"id": entry.article.id, **entry.article.metadata(), "text": entry.article.text}

@@ -21,19 +21,45 @@ log = logging.getLogger(__name__)
 Vectors = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int64]
 
+# Exact search scans every vector: ~24 ms for 100k chunks on 2 cores (bench/results). Above this
+# size the index is an inverted file (IVF): sqrt(n) lists, NPROBE of them searched per query, which
+# the benchmark measured at recall@10 ≥ 0.99 against exact search.
+APPROXIMATE_ABOVE = 50_000
+NPROBE = 32
+_TRAINING_PER_LIST = 64
+
 
 class FaissStore:
-    """An exact inner-product index over chunk vectors."""
+    """An inner-product index over chunk vectors: exact up to APPROXIMATE_ABOVE rows, IVF beyond."""
 
-    def __init__(self, index: faiss.Index) -> None:
+    def __init__(self, index: faiss.Index, quantizer: faiss.Index | None = None) -> None:
         self._index = index
+        self._quantizer = quantizer  # an IVF index built here does not own its quantizer: keep it alive
+        if isinstance(index, faiss.IndexIVF):
+            index.nprobe = NPROBE
+            index.make_direct_map()  # `vectors` reads rows back by number
 
     @classmethod
-    def from_vectors(cls, vectors: Vectors, dimension: int) -> FaissStore:
-        index = faiss.IndexFlatIP(dimension)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+    def from_vectors(
+        cls, vectors: Vectors, dimension: int, *, approximate_above: int = APPROXIMATE_ABOVE
+    ) -> FaissStore:
+        data = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(data) <= approximate_above:
+            flat = faiss.IndexFlatIP(dimension)
+            flat.add(data)
+            return cls(flat)
+        lists = int(np.sqrt(len(data)))
+        quantizer = faiss.IndexFlatIP(dimension)
+        ivf = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).choice(len(data), min(len(data), lists * _TRAINING_PER_LIST), replace=False)
+        ivf.train(data[np.sort(sample)])
+        ivf.add(data)
+        log.info("IVF index: %d lists over %d vectors, %d searched per query", lists, len(data), NPROBE)
+        return cls(ivf, quantizer)
+
+    @property
+    def approximate(self) -> bool:
+        return isinstance(self._index, faiss.IndexIVF)
 
     @classmethod
     def load(cls, path: Path) -> FaissStore:
