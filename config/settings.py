@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     snippets: int = Field(3, ge=1, le=10, description="Most snippets in one answer.")
     snippet_chars: int = Field(320, ge=80, le=1000, description="Longest snippet, in characters.")
     abstain_threshold: float = Field(
-        0.35, ge=0.0, le=1.0, description="Below this cosine similarity the answer is 'not in the articles'."
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="Below this cosine similarity of the best sentence, the answer is 'not in the articles'.",
     )
     log_level: LogLevel = Field("INFO", description="Logging level.")
     discord_token: SecretStr | None = Field(
@@ -88,7 +91,6 @@ class Settings(BaseSettings):
         if size is not None and overlap >= size:
             raise ValueError(f"must be smaller than {_env_name('chunk_size')} ({size}); it is {overlap}")
         return overlap
-
 
     @field_validator("shard_ids")
     @classmethod
