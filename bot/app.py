@@ -40,6 +40,7 @@ def bot_config(settings: Settings) -> BotConfig:
         admin_user_ids=list(settings.admin_user_ids),
         admin_role_ids=list(settings.admin_role_ids),
         cooldown_seconds=settings.cooldown_seconds,
+        reload_seconds=settings.reload_seconds,
     )
 
 

@@ -39,6 +39,7 @@ class BotConfig:
     admin_user_ids: list[int] = field(default_factory=list)
     admin_role_ids: list[int] = field(default_factory=list)
     cooldown_seconds: float = 5.0
+    reload_seconds: float = 30.0  # how often to look for an index another process built (0: never)
 
 
 class Cooldowns:
@@ -144,6 +145,7 @@ class StoryBot(commands.AutoShardedBot):
         self.config = config
         self.cooldowns = Cooldowns(config.cooldown_seconds)
         self.started = started if started is not None else time.monotonic()
+        self._reloader: asyncio.Task[None] | None = None
         self._add_commands()
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -159,11 +161,27 @@ class StoryBot(commands.AutoShardedBot):
         else:
             synced = await self.tree.sync()
             log.info("synced %d slash commands globally (they can take a while to appear)", len(synced))
+        if self.config.reload_seconds > 0:
+            self._reloader = asyncio.create_task(self._reload_loop(), name="storybot-reload")
         if not self.intents.message_content:
             log.warning(
                 "the message content intent is off: slash commands and mentions work, but plain questions "
                 "in answer channels cannot be read; enable it under Bot → Privileged Gateway Intents"
             )
+
+    async def _reload_loop(self) -> None:
+        """Replicas over one index folder: pick up what the rebuilding process wrote."""
+        while True:
+            await asyncio.sleep(self.config.reload_seconds)
+            try:
+                await self.service.reload_if_changed()
+            except Exception:
+                log.exception("looking for a new index failed; the current one keeps serving")
+
+    async def close(self) -> None:
+        if self._reloader is not None:
+            self._reloader.cancel()
+        await super().close()
 
     async def on_ready(self) -> None:
         index = self.service.index

@@ -22,8 +22,10 @@ from index import (
     Engine,
     IndexMismatchError,
     StoredIndex,
+    StoryError,
     use_threads,
 )
+from index.storage import current_generation
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,26 @@ class StoryService:
             self._rebuild_started = None
         self._answerer = answerer
         return Rebuilt(report, answerer.index)
+
+    async def reload_if_changed(self) -> bool:
+        """Serve the index another process built (the manifest names a new generation); True when
+        it did. Errors are logged and the current index keeps serving."""
+        if self._rebuild_started is not None:
+            return False
+        loop = asyncio.get_running_loop()
+        generation = await loop.run_in_executor(self._builds, current_generation, self.engine.index_dir)
+        if generation is None or generation == self.index.generation:
+            return False
+        try:
+            answerer = await loop.run_in_executor(self._builds, self.engine.answerer)
+        except StoryError as exc:
+            log.warning("the index changed on disk but cannot be loaded (%s); the previous one keeps serving", exc)
+            return False
+        if self._rebuild_started is not None:  # a rebuild here started meanwhile: it wins
+            return False
+        self._answerer = answerer
+        log.info("now serving the index built at %s by another process", answerer.index.built_at)
+        return True
 
     def close(self) -> None:
         self._questions.shutdown(wait=False, cancel_futures=True)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     admin_user_ids: IdList = Field([], description="Users who may run /reindex besides those with Manage Server.")
     admin_role_ids: IdList = Field([], description="Roles whose members may run /reindex.")
     cooldown_seconds: float = Field(5.0, ge=0, le=3600, description="Seconds between two questions of one user.")
+    reload_seconds: float = Field(
+        30.0, ge=0, le=86400, description="How often the bot looks for an index another process rebuilt (0: never)."
+    )
     shard_count: int | None = Field(
         None, ge=1, description="Total shards across all processes; unset: as many as Discord recommends."
     )

@@ -96,7 +96,6 @@ class AnswerOptions:
     focus_share: float = 0.15
     sentence_keyword_weight: float = 0.3
     answer_type_weight: float = 0.1
-    window_weight: float = 0.0
     follow_lists: bool = True
 
     def __post_init__(self) -> None:
@@ -235,10 +234,6 @@ class Answerer:
             f = self.options.focus_weight
             matched = (1 - f) * scores + f * (vectors @ focus)
         spans = [self._unit_window(u) for u in unit_rows]
-        if self.options.window_weight > 0:
-            w = self.options.window_weight
-            windows = [self._article(u).text[s:e] for u, (s, e) in zip(unit_rows, spans, strict=True)]
-            matched = (1 - w) * matched + w * (self.embedder.encode(windows) @ queries.T).max(axis=1)
         candidates = []
         for unit, vector, score, match, span in zip(unit_rows, vectors, scores, matched, spans, strict=True):
             if score < self.options.abstain_below:

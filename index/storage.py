@@ -34,7 +34,13 @@ import numpy.typing as npt
 
 from index.articles import Article
 from index.chunking import ChunkingParams
-from index.errors import BuildLockedError, CorruptIndexError, IndexMismatchError, IndexNotFoundError
+from index.errors import (
+    BuildLockedError,
+    CorruptIndexError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStateError,
+)
 from index.lexical import LexicalIndex
 from index.store import FaissStore
 
@@ -83,6 +89,7 @@ class StoredIndex:
     folder: Path
     units: ChunkTable  # every article's sentence units (chunking.sentence_units), article by article
     unit_vectors: npt.NDArray[np.float16]  # one row per unit, L2-normalised; memory-mapped
+    generation: str = ""  # the generation folder's name, as the manifest gave it
 
     @property
     def articles(self) -> list[Article]:
@@ -137,6 +144,15 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def current_generation(folder: Path) -> str | None:
+    """The generation the manifest names now (another process may have rebuilt), or None when
+    there is no readable manifest."""
+    try:
+        return str(read_manifest(folder)["generation"])
+    except (IndexStateError, KeyError):
+        return None
+
+
 def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
     """Load the generation the manifest names; check it matches `wanted` when given."""
     manifest = read_manifest(folder)
@@ -187,7 +203,9 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
     entries = _entries(articles, chunks, units, hashes)
     if entries is None:
         raise CorruptIndexError(f"{broken} (articles and chunks disagree); run `storybot index build --full`")
-    return StoredIndex(spec, built_at, tuple(entries), chunks, store, lexical, aliases, folder, units, unit_vectors)
+    return StoredIndex(
+        spec, built_at, tuple(entries), chunks, store, lexical, aliases, folder, units, unit_vectors, generation.name
+    )
 
 
 def _entries(

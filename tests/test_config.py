@@ -49,6 +49,7 @@ def test_with_nothing_set_every_setting_has_its_default() -> None:
         "admin_user_ids": [],
         "admin_role_ids": [],
         "cooldown_seconds": 5.0,
+        "reload_seconds": 30.0,
         "shard_count": None,
         "shard_ids": [],
         "discord_api_base": None,

@@ -72,3 +72,20 @@ async def test_a_failed_rebuild_leaves_the_old_index_answering(
     answer = await service.ask("who composed the song?")
     assert answer.question == "who composed the song?"
     service.close()
+
+
+async def test_a_replica_serves_the_index_another_process_rebuilt(
+    tiny: SentenceTransformerEmbedder, articles_dir: Path, tmp_path: Path
+) -> None:
+    rebuilder, _ = StoryService.open(_engine(articles_dir, tmp_path / "index", tiny))
+    replica, _ = StoryService.open(_engine(articles_dir, tmp_path / "index", tiny))
+    assert not await replica.reload_if_changed()
+    (articles_dir / "new.md").write_text("---\ntitle: New\n---\nA new paragraph about boats.\n")
+
+    await rebuilder.rebuild()
+
+    assert await replica.reload_if_changed()
+    assert len(replica.index.entries) == 4
+    assert not await replica.reload_if_changed()
+    rebuilder.close()
+    replica.close()
