@@ -202,9 +202,11 @@ def _latency(results: JSON) -> list[str]:
     for row in rows:
         e, r = row["engine"], row["reference"]
         data = "synthetic†" if row["synthetic"] else "real"
+        search = row.get("engine_search", "exact")
         lines.append(
-            f"| {_n(row['chunks'])} | {data} | {row.get('engine_search', 'exact')} | {e['p50']:.1f} | {e['p95']:.1f} | {e['p99']:.1f} | {r['p50']:.1f} | "
-            f"{r['p95']:.1f} | {r['p99']:.1f} | {row['overhead_p50']:.1f} × | {row['load_seconds']:.1f} |"
+            f"| {_n(row['chunks'])} | {data} | {search} | {e['p50']:.1f} | {e['p95']:.1f} | {e['p99']:.1f} | "
+            f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {row['overhead_p50']:.1f} × | "
+            f"{row['load_seconds']:.1f} |"
         )
     lines += [
         "",
