@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from index.aliases import expand
-from index.answer_types import announces, expected_type, holds, list_items
+from index.answer_types import DATE, NUMBER, announces, expected_type, holds, list_items
 from index.articles import Article
 from index.chunking import Span
 from index.embedding import Embedder
@@ -97,6 +97,7 @@ class AnswerOptions:
     sentence_keyword_weight: float = 0.3
     answer_type_weight: float = 0.1
     follow_lists: bool = True
+    require_answer_type: bool = True  # a "when" / "how many" question whose snippets hold no date / number abstains
 
     def __post_init__(self) -> None:
         if self.snippets < 1 or self.candidates < self.snippets:
@@ -180,11 +181,15 @@ class Answerer:
             chunk_scores[row] = score + self.options.keyword_weight * keyword.get(row, 0.0)
         ranked = sorted(chunk_scores, key=lambda r: -chunk_scores[r])[: self.options.rerank]
         question_terms = [terms(v) for v in variants]
+        kind = expected_type(text)
         chosen = self._select(
-            self._sentence_candidates(
-                ranked, chunk_scores, queries, focus_vector, question_terms, expected_type(text), text
-            )
+            self._sentence_candidates(ranked, chunk_scores, queries, focus_vector, question_terms, kind, text)
         )
+        if self.options.require_answer_type and kind in (DATE, NUMBER):
+            shown = [c.article.text[c.span[0] : c.span[1]] for c in chosen]
+            if not any(holds(snippet, kind, text) for snippet in shown):
+                log.debug("abstained: no snippet holds a %s", kind)
+                return Answer(text, abstained=True)
         citations = tuple(
             Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
             for n, c in enumerate(chosen, start=1)

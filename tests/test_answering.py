@@ -152,3 +152,34 @@ def test_a_why_question_gets_each_announced_reason_rather_than_the_announcement(
 
     shown = " ".join(c.snippet for c in answer.citations[:3])
     assert all(reason in shown for reason in ["lit at 3am", "delivery vans", "not risen"])
+
+
+@pytest.mark.parametrize(
+    ("question", "abstains"),
+    [
+        ("When will the mill reopen?", True),  # the article gives no date at all
+        ("When did the bakers stop work?", True),
+        ("How many vans does the mill have now?", False),
+    ],
+)
+def test_a_when_or_how_many_question_without_a_date_or_number_in_its_snippets_abstains(
+    tmp_path: Path, minilm: SentenceTransformerEmbedder, question: str, abstains: bool
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "mill.md").write_text(
+        "---\ntitle: Bakers at Harlow Mill walk out\noutlet: Vale Gazette\n---\n"
+        "Bakers at Harlow Mill stopped work, the first stoppage at the mill in a decade.\n\n"
+        "The mill cut the number of delivery vans from four to one.\n\n"
+        "Customers in the valley have been buying their bread from supermarkets in the meantime, and several "
+        "cafés have put up signs apologising for the lack of fresh loaves on their shelves.\n\n"
+        "The union says its members remain united and that the dispute is about respect as much as pay, "
+        "while the owners insist that the changes were needed to keep the business alive.\n\n"
+        "The owners said they hoped to reopen the mill soon, once talks with the union resume.\n"
+    )
+    engine = Engine(folder, tmp_path / "index", minilm)
+    engine.build()
+
+    answer = engine.answerer().ask(question)
+
+    assert answer.abstained is abstains, [c.snippet for c in answer.citations]
