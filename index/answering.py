@@ -311,7 +311,8 @@ class Answerer:
         return added
 
     def _window(self, text: str, units: Sequence[Span], centre: int) -> Span:
-        """The sentence, grown with its following then preceding neighbours while it fits."""
+        """The sentence, grown with the sentences after it and those before it in its own paragraph
+        (a snippet opens where a paragraph or the sentence does, not mid-way through another) while it fits."""
         limit = self.options.snippet_chars
         start, end = units[centre]
         if end - start > limit:  # one sentence longer than the limit: cut at a word
@@ -323,7 +324,11 @@ class Answerer:
             grew = False
             if last + 1 < len(units) and units[last + 1][1] - start <= limit:
                 last, end, grew = last + 1, units[last + 1][1], True
-            if first > 0 and end - units[first - 1][0] <= limit:
+            if (
+                first > 0
+                and end - units[first - 1][0] <= limit
+                and "\n" not in text[units[first - 1][1] : units[first][0]]
+            ):
                 first, start, grew = first - 1, units[first - 1][0], True
         return start, end
 
