@@ -60,7 +60,8 @@ def answer_embed(answer: Answer, index: StoredIndex) -> discord.Embed:
     blocks = []
     for citation in answer.citations:
         markers = "".join(f"`[{marker[s.article_id]}]`" for s in citation.sources)
-        reported = f" · in {len(citation.sources)} articles" if len(citation.sources) > 1 else ""
+        outlets = len({source.outlet or source.article_id for source in citation.sources})
+        reported = f" · reported by {outlets} outlets" if outlets > 1 else ""
         blocks.append(f"**{citation.n}.** “{_plain(citation.snippet)}” {markers}{reported}")
     embed = discord.Embed(
         title=cut(" ".join(answer.question.split()), TITLE_LIMIT),

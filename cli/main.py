@@ -33,7 +33,8 @@ def render_answer(answer: Answer) -> str:
     for citation in answer.citations:
         lines.append(f"[{citation.n}] “{' '.join(citation.snippet.split())}”")
         for source in citation.sources:
-            lines.append(f"    — {source.label()}")
+            own_words = "" if source.same_passage else " (reports it in its own words)"
+            lines.append(f"    — {source.label()}{own_words}")
         lines.append("")
     lines.append("Sources")
     for source, numbers in answer.sources():

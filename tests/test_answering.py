@@ -39,11 +39,6 @@ def test_why_did_v_accept_the_role_gives_his_three_reasons(bundled_answerer: Ans
     assert _facts_found(answer, record["expect"]) == [True, True, True]  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the three reasons come from the one article that lists them; the other outlets tell them in other "
-    "words, which near-duplicate merging (same words) does not join (issue 2/4)",
-)
 def test_why_did_v_accept_the_role_cites_at_least_two_outlets(bundled_answerer: Answerer) -> None:
     answer = bundled_answerer.ask("why did V accept the role?")
 
@@ -183,3 +178,41 @@ def test_a_when_or_how_many_question_without_a_date_or_number_in_its_snippets_ab
     answer = engine.answerer().ask(question)
 
     assert answer.abstained is abstains, [c.snippet for c in answer.citations]
+
+
+def test_an_outlet_telling_the_same_fact_in_its_own_words_is_cited_too(
+    tmp_path: Path, minilm: SentenceTransformerEmbedder
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    stories = {
+        "herald": (
+            "Harbour Herald",
+            "Engineer Ada Lindqvist said the Morrow Bridge will reopen to cyclists on 3 June after "
+            "£4.2 million of repairs to its rusted cables.",
+        ),
+        "times": (
+            "Valley Times",
+            "Cyclists will be back on the Morrow Bridge from 3 June, once a £4.2 million overhaul of its "
+            "corroded cables is finished, Ada Lindqvist told councillors at Tuesday's meeting of the works committee.",
+        ),
+        "gazette": (
+            "Vale Gazette",
+            "The Harlow Mill bakery reopened on Monday after a week-long strike by its bakers.",
+        ),
+    }
+    for name, (outlet, text) in stories.items():
+        (folder / f"{name}.md").write_text(f"---\ntitle: News from {outlet}\noutlet: {outlet}\n---\n{text}\n")
+    engine = Engine(folder, tmp_path / "index", minilm)
+    engine.build()
+
+    answer = engine.answerer().ask("When will the Morrow Bridge reopen to cyclists?")
+
+    first = answer.citations[0]
+    assert {s.outlet for s in first.sources} == {"Harbour Herald", "Valley Times"}
+    primary, other = first.sources
+    assert primary.same_passage
+    assert not other.same_passage
+    texts = {a.id: a.text for a in engine.answerer().index.articles}
+    assert "3 June" in texts[other.article_id][other.start : other.end]
+    assert all(s.outlet != "Vale Gazette" for c in answer.citations for s in c.sources if not s.same_passage)

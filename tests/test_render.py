@@ -41,7 +41,7 @@ def test_an_answer_embed_numbers_snippets_and_lists_sources_once(index: StoredIn
 
     assert embed.title == "why?"
     assert embed.description == (
-        "**1.** “First \\*quoted\\* passage.” `[1]``[2]` · in 2 articles\n\n**2.** “Second passage.” `[1]`"
+        "**1.** “First \\*quoted\\* passage.” `[1]``[2]` · reported by 2 outlets\n\n**2.** “Second passage.” `[1]`"
     )
     sources = embed.fields[0].value or ""
     assert sources.splitlines() == [
