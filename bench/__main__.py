@@ -184,38 +184,30 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
             results["bot"] = []
             real_articles = botload.copy_index(articles, work / "bot-articles")
             real_index = botload.copy_index(base_dir, work / "bot-index")
-            say(f"bot: {len(base.chunks)} real chunks, {plan.bot_rounds} x {plan.bot_askers} questions, /reindex")
-            results["bot"].append(
-                asyncio.run(
+
+            def bot_run(index_dir: Path, name: str, changed: int) -> dict[str, Any]:
+                return asyncio.run(
                     botload.run_bot(
-                        index_dir=real_index,
+                        index_dir=index_dir,
                         articles_dir=real_articles,
-                        work=work / "bot-real",
+                        work=work / name,
                         questions=asked,
                         rounds=plan.bot_rounds,
                         askers=plan.bot_askers,
                         say=say,
-                        changed_articles=plan.reindex_changed,
+                        changed_articles=changed,
                     )
                 )
-                | {"chunks": len(base.chunks), "synthetic": False}
+
+            say(f"bot: {len(base.chunks)} real chunks, {plan.bot_rounds} x {plan.bot_askers} questions, /reindex")
+            results["bot"].append(
+                bot_run(real_index, "bot-real", plan.reindex_changed) | {"chunks": len(base.chunks), "synthetic": False}
             )
             save()
             if bot_index is not None:
                 say(f"bot: synthetic {plan.bot_size} chunks, {plan.bot_rounds} x {plan.bot_askers} questions")
                 results["bot"].append(
-                    asyncio.run(
-                        botload.run_bot(
-                            index_dir=bot_index,
-                            articles_dir=real_articles,
-                            work=work / "bot-synthetic",
-                            questions=asked,
-                            rounds=plan.bot_rounds,
-                            askers=plan.bot_askers,
-                            say=say,
-                        )
-                    )
-                    | {"chunks": plan.bot_size, "synthetic": True}
+                    bot_run(bot_index, "bot-synthetic", 0) | {"chunks": plan.bot_size, "synthetic": True}
                 )
         results["machine"]["load_average_at_end"] = os.getloadavg()
         save()
