@@ -72,7 +72,7 @@ _METRIC_LABELS = {
 
 def render_eval(report: EvalReport, source: str) -> str:
     """The metrics against their targets, then each miss with its expected facts and the snippets shown."""
-    from index.evaluation import _AT_MOST, TARGETS
+    from index.evaluation import LOWER_IS_BETTER, TARGETS, meets
 
     metrics = report.metrics()
     lines = [
@@ -83,8 +83,8 @@ def render_eval(report: EvalReport, source: str) -> str:
     ]
     for name, label in _METRIC_LABELS.items():
         value, target = metrics[name], TARGETS[name]
-        at_most = name in _AT_MOST
-        ok = value <= target if at_most else value >= target
+        at_most = name in LOWER_IS_BETTER
+        ok = meets(name, value, target)
         digits = 0 if name == "mean_snippet_chars" else 2
         extra = f"  ({int(metrics['false_abstentions'])})" if name == "false_abstain_rate" else ""
         lines.append(

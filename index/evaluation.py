@@ -24,7 +24,13 @@ TARGETS = {
     "abstain_accuracy": 0.90,
     "mean_snippet_chars": 320.0,
 }
-_AT_MOST = {"false_abstain_rate", "mean_snippet_chars"}
+LOWER_IS_BETTER = frozenset({"false_abstain_rate", "mean_snippet_chars"})
+
+
+def meets(metric: str, value: float, bar: float) -> bool:
+    """Whether `value` of `metric` is on the right side of `bar` (at most for LOWER_IS_BETTER)."""
+    return value <= bar if metric in LOWER_IS_BETTER else value >= bar
+
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
@@ -137,8 +143,8 @@ class EvalReport:
         lines = []
         for name, target in targets.items():
             value = metrics[name]
-            if (value > target) if name in _AT_MOST else (value < target):
-                relation = "at most" if name in _AT_MOST else "at least"
+            if not meets(name, value, target):
+                relation = "at most" if name in LOWER_IS_BETTER else "at least"
                 lines.append(f"{name} is {value:.2f}; the target is {relation} {target:.2f}")
         return lines
 
