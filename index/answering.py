@@ -315,17 +315,14 @@ class Answerer:
         if focus is not None:
             f = self.options.focus_weight
             matched = (1 - f) * scores + f * (vectors @ focus)
-        spans = [self._unit_window(u) for u in unit_rows]
         candidates = []
-        for unit, vector, score, match, span in zip(unit_rows, vectors, scores, matched, spans, strict=True):
+        for unit, vector, score, match in zip(unit_rows, vectors, scores, matched, strict=True):
             if score < self.options.abstain_below:
                 continue
             article = self._article(unit)
-            record = self.index.units[unit]
-            unit_span = (int(record["start"]), int(record["end"]))
-            keywords = max(
-                self.index.lexical.overlap(q, terms(article.text[unit_span[0] : unit_span[1]])) for q in question_terms
-            )
+            span = self._unit_window(unit)
+            unit_terms = terms(self._unit_text(unit))
+            keywords = max(self.index.lexical.overlap(q, unit_terms) for q in question_terms)
             relevance = (
                 float(match)
                 + self.options.sentence_keyword_weight * keywords
