@@ -19,7 +19,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-PARTS = ("build", "latency", "threads", "profile", "ann", "memory", "bot")
+PARTS = ("build", "latency", "reader", "threads", "profile", "ann", "memory", "bot")
 QUESTION_FILES = ("story.jsonl", "harbour.jsonl", "story_holdout.jsonl", "harbour_holdout.jsonl")
 
 
@@ -133,6 +133,16 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
         # (index.embedding.use_threads); builds above ran with torch's default.
         use_threads(1)
         ann_queries = embedder.encode(questions(None, QUESTION_FILES))
+        if "reader" in parts:
+            say("reader: bundled corpus")
+            results["reader"] = measure.measure_reader(
+                ROOT / "data" / "articles", work / "reader-index", embedder, asked, plan.passes + 1, say
+            )
+            say(
+                f"reader: ask p50 {results['reader']['ask_reader']['p50']:.0f} ms with it, "
+                f"{results['reader']['ask_plain']['p50']:.0f} ms without"
+            )
+            save()
         results["latency"], results["ann"], results["memory"] = [], [], []
         bot_index: Path | None = None
         for size in plan.sizes:

@@ -470,3 +470,67 @@ def measure_memory(index_dir: Path, model: str, questions: Sequence[str]) -> JSO
 
 def stored_vectors(stored: StoredIndex) -> Vectors:
     return stored.store.vectors(0, stored.store.size)
+
+
+def measure_reader(
+    articles: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    questions: Sequence[str],
+    passes: int,
+    say: Log,
+) -> JSON:
+    """The reader on the bundled corpus: `Answerer.ask` with and without it, and `CrossEncoderReader.read`
+    against plain `CrossEncoder.predict` (the same saved model, loaded as sentence-transformers loads it)
+    on the same pairs, alternating order."""
+    from sentence_transformers import CrossEncoder
+
+    from index.reader import MAX_TOKENS, PACKAGED_READER, CrossEncoderReader
+
+    build_index(articles, index_dir, embedder, ChunkingParams())
+    stored = load_index(index_dir)
+    reader = CrossEncoderReader()
+    float_reader = CrossEncoderReader(int8=False)
+    plain = CrossEncoder(str(PACKAGED_READER), max_length=MAX_TOKENS)
+    with_reader, without = Answerer(stored, embedder, reader=reader), Answerer(stored, embedder)
+    read = with_reader.options.read
+    pairs = {q: [p.text for p in with_reader.passages(q)[:read]] for q in questions}
+    for question in questions[:WARM_UP]:
+        with_reader.ask(question)
+        without.ask(question)
+        plain.predict([(question, p) for p in pairs[question]], show_progress_bar=False)
+        float_reader.read(question, pairs[question])
+    timings: dict[str, list[float]] = {"ask_reader": [], "ask_plain": [], "read": [], "read_float": [], "predict": []}
+
+    def timed(name: str, call: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        call()
+        timings[name].append(time.perf_counter() - started)
+
+    def steps(question: str) -> list[tuple[str, Callable[[], object]]]:
+        ps = pairs[question]
+        return [
+            ("ask_reader", lambda: with_reader.ask(question)),
+            ("ask_plain", lambda: without.ask(question)),
+            ("read", lambda: reader.read(question, ps)),
+            ("read_float", lambda: float_reader.read(question, ps)),
+            ("predict", lambda: plain.predict([(question, p) for p in ps], show_progress_bar=False)),
+        ]
+
+    for round_ in range(passes):
+        for i, question in enumerate(questions):
+            order = steps(question)
+            for name, call in order if (i + round_) % 2 == 0 else reversed(order):
+                timed(name, call)
+        say(f"reader: pass {round_ + 1}/{passes} done")
+    figures = {name: stats(values) for name, values in timings.items()}
+    return {
+        "chunks": len(stored.chunks),
+        "questions": len(questions),
+        "passes": passes,
+        "passages_read": read,
+        "mean_pairs": float(np.mean([len(p) for p in pairs.values()])),
+        **figures,
+        "read_over_predict_mean": figures["read"]["mean"] / figures["predict"]["mean"],
+        "float_read_over_predict_mean": figures["read_float"]["mean"] / figures["predict"]["mean"],
+    }

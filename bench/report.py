@@ -49,6 +49,25 @@ def targets(results: JSON) -> list[tuple[str, str, str, str]]:
                 _ok(rebuild["one_changed_embedded"] == rebuild["one_changed_expected"]),
             )
         )
+    reader = results.get("reader")
+    if reader:
+        ask = reader["ask_reader"]
+        rows.append(
+            (
+                "reader: answer p50 ≤ 150 ms, p99 ≤ 400 ms, bundled corpus",
+                f"p50 {ask['p50']:.0f} ms, p99 {ask['p99']:.0f} ms",
+                f"without the reader p50 {reader['ask_plain']['p50']:.0f} ms",
+                _ok(ask["p50"] <= 150 and ask["p99"] <= 400),
+            )
+        )
+        rows.append(
+            (
+                "reader: read ≤ 1.1 × CrossEncoder.predict, same pairs",
+                f"{reader['read']['mean']:.1f} ms ({reader['read_over_predict_mean']:.2f} ×)",
+                f"predict {reader['predict']['mean']:.1f} ms",
+                _ok(reader["read_over_predict_mean"] <= 1.1),
+            )
+        )
     for row in results.get("latency", []):
         engine, reference = row["engine"], row["reference"]
         size = row["size"]
@@ -141,6 +160,7 @@ def markdown(results: JSON) -> str:
     lines += (
         _build(results)
         + _latency(results)
+        + _reader(results)
         + _threads(results)
         + _profile(results)
         + _ann(results)
@@ -219,6 +239,35 @@ def _latency(results: JSON) -> list[str]:
         "",
         "![latency](latency.png)",
     ]
+    return lines
+
+
+def _reader(results: JSON) -> list[str]:
+    reader = results.get("reader")
+    if not reader:
+        return []
+    lines = [
+        "",
+        "## Reader (bundled corpus), ms",
+        "",
+        f"{reader['questions']} questions, {reader['passes']} timed passes, one torch thread; the reader reads "
+        f"up to {reader['passages_read']} passages a question ({reader['mean_pairs']:.1f} on average). "
+        "`read` is StoryBot's reader (int8 linear layers on the CPU); `read, float32` the same without int8; "
+        "`CrossEncoder.predict` the same saved model loaded plainly by sentence-transformers, on the same pairs.",
+        "",
+        "| what | mean | p50 | p95 | p99 |",
+        "|---|---|---|---|---|",
+    ]
+    names = {
+        "ask_reader": "`Answerer.ask` with the reader",
+        "ask_plain": "`Answerer.ask` without (STORYBOT_READER_MODEL=none)",
+        "read": "`read`",
+        "read_float": "`read`, float32",
+        "predict": "`CrossEncoder.predict`",
+    }
+    for key, label in names.items():
+        s = reader[key]
+        lines.append(f"| {label} | {s['mean']:.1f} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} |")
     return lines
 
 

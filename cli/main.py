@@ -155,7 +155,7 @@ class _TerminalProgress:
 
 
 def cmd_index_build(settings: Settings, args: argparse.Namespace) -> int:
-    engine = make_engine(settings)
+    engine = make_engine(settings, reader=False)
     progress = _TerminalProgress(sys.stderr)
     report = engine.build(full=args.full, progress=progress)
     progress._close()
@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", help="override STORYBOT_LOG_LEVEL (DEBUG, INFO, WARNING, ...)")
     parser.add_argument("--articles", type=Path, metavar="DIR", help="override STORYBOT_ARTICLES_DIR")
     parser.add_argument("--index", type=Path, metavar="DIR", help="override STORYBOT_INDEX_DIR")
+    parser.add_argument("--reader", metavar="MODEL", help="override STORYBOT_READER_MODEL (a folder, a name, or none)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     index = commands.add_parser("index", help="build or inspect the index")
@@ -265,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["articles_dir"] = args.articles
         if args.index:
             overrides["index_dir"] = args.index
+        if args.reader:
+            overrides["reader_model"] = args.reader
         settings = load_settings(**overrides)
     except SettingsError as exc:
         print(f"storybot: bad settings\n{exc}", file=sys.stderr)

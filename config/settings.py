@@ -42,11 +42,25 @@ class Settings(BaseSettings):
     )
     snippets: int = Field(3, ge=1, le=10, description="Most snippets in one answer.")
     snippet_chars: int = Field(320, ge=80, le=1000, description="Longest snippet, in characters.")
+    reader_model: str = Field(
+        "none",
+        min_length=1,
+        description="Cross-encoder that reads each candidate passage with the question: storybot-reader "
+        "(bundled, offline), any sentence-transformers CrossEncoder name or folder, or none.",
+    )
+    reader_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Below this reader probability for the best passage, the answer is 'not in the articles'; "
+        "unset: the reader's calibrated value (0.5 for a reader without one).",
+    )
     abstain_threshold: float = Field(
         0.35,
         ge=0.0,
         le=1.0,
-        description="Below this cosine similarity of the best sentence, the answer is 'not in the articles'.",
+        description="With STORYBOT_READER_MODEL=none: below this cosine similarity of the best sentence, "
+        "the answer is 'not in the articles'.",
     )
     log_level: LogLevel = Field("INFO", description="Logging level.")
     discord_token: SecretStr | None = Field(

@@ -20,10 +20,15 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
-def make_engine(settings: Settings) -> Engine:
-    """The engine the settings describe (loads the embedding model)."""
-    from index import AnswerOptions, ChunkingParams, Engine, SentenceTransformerEmbedder
+def make_engine(settings: Settings, *, reader: bool = True) -> Engine:
+    """The engine the settings describe: loads the embedding model, and the reader unless `reader` is
+    False (building an index needs no reader)."""
+    from index import AnswerOptions, ChunkingParams, CrossEncoderReader, Engine, SentenceTransformerEmbedder
+    from index.reader import NO_READER
 
+    loaded = None
+    if reader and settings.reader_model.lower() != NO_READER:
+        loaded = CrossEncoderReader(settings.reader_model, abstain_below=settings.reader_threshold)
     return Engine(
         articles_dir=settings.articles_dir,
         index_dir=settings.index_dir,
@@ -34,4 +39,5 @@ def make_engine(settings: Settings) -> Engine:
             snippet_chars=settings.snippet_chars,
             abstain_below=settings.abstain_threshold,
         ),
+        reader=loaded,
     )

@@ -32,6 +32,7 @@ from index.errors import (
     StoryError,
 )
 from index.evaluation import EvalQuestion, EvalReport, evaluate, load_questions
+from index.reader import CrossEncoderReader, Reader
 from index.storage import IndexSpec, StoredIndex, load_index
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "ChunkingParams",
     "Citation",
     "CorruptIndexError",
+    "CrossEncoderReader",
     "Embedder",
     "Engine",
     "EvalFileError",
@@ -59,6 +61,7 @@ __all__ = [
     "IndexStateError",
     "ModelError",
     "QuestionError",
+    "Reader",
     "SentenceTransformerEmbedder",
     "Skipped",
     "Source",

@@ -18,6 +18,7 @@ from index.chunking import Span
 from index.embedding import Embedder
 from index.errors import QuestionError
 from index.lexical import terms
+from index.reader import Reader
 from index.storage import StoredIndex
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ class AnswerOptions:
     follow_lists: bool = True
     corroborate: bool = True
     require_answer_type: bool = True  # a "when" / "how many" question whose snippets hold no date / number abstains
+    read: int = 16  # candidates the reader reads
+    keep_below_share: float = 0.5  # after the first, snippets the reader gives at least this share of its threshold
 
     def __post_init__(self) -> None:
         if self.snippets < 1 or self.candidates < self.snippets:
@@ -140,7 +143,29 @@ def _near_duplicate(a: set[str], b: set[str]) -> bool:
     return shared / len(a | b) >= 0.6 or shared / min(len(a), len(b)) >= 0.8
 
 
-@dataclass
+def _distinct(candidates: Sequence[_Candidate]) -> list[_Candidate]:
+    """The first candidate of each snippet window: neighbouring sentences often share one."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for c in candidates:
+        key = (c.article.id, *c.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A candidate as the reader sees it: one sentence and the snippet window shown around it."""
+
+    article_id: str
+    text: str  # the snippet window
+    sentence: str
+    retrieval_score: float
+
+
+@dataclass(eq=False)  # compared by identity: candidates hold vectors
 class _Candidate:
     score: float
     relevance: float
@@ -162,15 +187,46 @@ class Answerer:
     chosen by maximal marginal relevance so that each point is made once.
     """
 
-    def __init__(self, index: StoredIndex, embedder: Embedder, options: AnswerOptions | None = None) -> None:
+    def __init__(
+        self,
+        index: StoredIndex,
+        embedder: Embedder,
+        options: AnswerOptions | None = None,
+        reader: Reader | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.options = options or AnswerOptions()
+        self.reader = reader
 
     def ask(self, question: str) -> Answer:
         text = validate_question(question)
         if self.index.store.size == 0:
             return Answer(text, abstained=True)
+        found = self.retrieve(text)
+        if self.reader is not None:
+            chosen = self._select(self._read(text, self._with_list_items(found)))
+            if not chosen or chosen[0].score < self.reader.abstain_below:
+                return Answer(text, abstained=True)
+            chosen = [c for c in chosen if c.score >= self.options.keep_below_share * self.reader.abstain_below]
+        else:
+            chosen = self._select(self._with_list_items([c for c in found if c.score >= self.options.abstain_below]))
+            kind = expected_type(text)
+            if self.options.require_answer_type and kind in (DATE, NUMBER):
+                shown = [c.article.text[c.span[0] : c.span[1]] for c in chosen]
+                if not any(holds(snippet, kind, text) for snippet in shown):
+                    log.debug("abstained: no snippet holds a %s", kind)
+                    return Answer(text, abstained=True)
+        if self.options.corroborate:
+            self._corroborate(chosen)
+        citations = tuple(
+            Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
+            for n, c in enumerate(chosen, start=1)
+        )
+        return Answer(text, abstained=not citations, citations=citations)
+
+    def retrieve(self, text: str) -> list[_Candidate]:
+        """Candidate sentences, each with its snippet window, best first by closeness to the question."""
         variants = expand(text, self.index.aliases)
         focus = self._focus(text)
         encoded = self.embedder.encode([*variants, focus] if focus else variants)  # one call to the model
@@ -182,8 +238,6 @@ class Answerer:
         for found, similarity in zip(rows.ravel().tolist(), scores.ravel().tolist(), strict=True):
             if found >= 0 and similarity > dense.get(found, -1.0):
                 dense[found] = similarity
-        # Whether the articles answer is decided on sentences, not chunks: a chunk's vector is the mean
-        # of its sentences' and scores lower than its best sentence (see _sentence_candidates).
         keyword_rows, keyword_scores = self.index.lexical.top(" ".join(variants), k)
         top_keyword = float(keyword_scores[0]) if len(keyword_scores) else 1.0
         keyword = {int(r): float(s) / top_keyword for r, s in zip(keyword_rows, keyword_scores, strict=True)}
@@ -196,21 +250,34 @@ class Answerer:
         ranked = sorted(chunk_scores, key=lambda r: -chunk_scores[r])[: self.options.rerank]
         question_terms = [terms(v) for v in variants]
         kind = expected_type(text)
-        chosen = self._select(
-            self._sentence_candidates(ranked, chunk_scores, queries, focus_vector, question_terms, kind, text)
-        )
-        if self.options.require_answer_type and kind in (DATE, NUMBER):
-            shown = [c.article.text[c.span[0] : c.span[1]] for c in chosen]
-            if not any(holds(snippet, kind, text) for snippet in shown):
-                log.debug("abstained: no snippet holds a %s", kind)
-                return Answer(text, abstained=True)
-        if self.options.corroborate:
-            self._corroborate(chosen)
-        citations = tuple(
-            Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
-            for n, c in enumerate(chosen, start=1)
-        )
-        return Answer(text, abstained=not citations, citations=citations)
+        return self._sentence_candidates(ranked, chunk_scores, queries, focus_vector, question_terms, kind, text)
+
+    def passages(self, question: str) -> list[Passage]:
+        """What retrieval hands the reader for `question`, best first (the reader reads the first
+        `options.read`); for training and inspecting the reader."""
+        found = _distinct(self._with_list_items(self.retrieve(validate_question(question))))
+        return [self._passage(c) for c in found]
+
+    def every_passage(self) -> list[Passage]:
+        """Every sentence of every article as a passage, in article order."""
+        return [
+            self._passage(self._candidate(unit, 0.0, 0.0, np.zeros(0, np.float32), self._unit_window(unit)))
+            for unit in range(len(self.index.units))
+        ]
+
+    @staticmethod
+    def _passage(c: _Candidate) -> Passage:
+        text = c.article.text
+        return Passage(c.article.id, text[c.span[0] : c.span[1]], text[c.unit[0] : c.unit[1]], c.relevance)
+
+    def _read(self, text: str, found: Sequence[_Candidate]) -> list[_Candidate]:
+        """The reader's probability that each of the best candidates answers, as its score, best first."""
+        assert self.reader is not None
+        candidates = _distinct(found)[: self.options.read]
+        passages = [c.article.text[c.span[0] : c.span[1]] for c in candidates]
+        for c, probability in zip(candidates, self.reader.read(text, passages).tolist(), strict=True):
+            c.score = c.relevance = float(probability)
+        return sorted(candidates, key=lambda c: -c.relevance)
 
     def _corroborate(self, chosen: Sequence[_Candidate]) -> None:
         """Add the other outlets that report a snippet's fact in their own words: a sentence of
@@ -317,8 +384,6 @@ class Answerer:
             matched = (1 - f) * scores + f * (vectors @ focus)
         candidates = []
         for unit, vector, score, match in zip(unit_rows, vectors, scores, matched, strict=True):
-            if score < self.options.abstain_below:
-                continue
             article = self._article(unit)
             span = self._unit_window(unit)
             unit_terms = terms(self._unit_text(unit))
@@ -334,8 +399,6 @@ class Answerer:
                 )
             )
             candidates.append(self._candidate(unit, float(score), relevance, vector, span))
-        if self.options.follow_lists:
-            candidates += self._list_items(candidates)
         candidates.sort(key=lambda c: -c.relevance)
         return candidates
 
@@ -354,6 +417,11 @@ class Answerer:
         words = _content_words(article.text[span[0] : span[1]])
         unit_span = (int(record["start"]), int(record["end"]))
         return _Candidate(score, relevance, article, span, words, vector, unit_span, [source], row=unit)
+
+    def _with_list_items(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        if not self.options.follow_lists:
+            return candidates
+        return sorted(candidates + self._list_items(candidates), key=lambda c: -c.relevance)
 
     def _list_items(self, candidates: list[_Candidate]) -> list[_Candidate]:
         """The points a passage announces ("gave three reasons:", "Under the agreement:"), each as

@@ -10,6 +10,7 @@ from index.builder import BuildReport, ProgressCallback, build_index
 from index.chunking import ChunkingParams
 from index.embedding import Embedder
 from index.errors import IndexNotFoundError
+from index.reader import Reader
 from index.storage import IndexSpec, StoredIndex, load_index
 
 
@@ -22,6 +23,7 @@ class Engine:
     embedder: Embedder
     chunking: ChunkingParams = field(default_factory=ChunkingParams)
     options: AnswerOptions = field(default_factory=AnswerOptions)
+    reader: Reader | None = None  # None: snippets ordered and abstained on by retrieval scores alone
 
     @property
     def spec(self) -> IndexSpec:
@@ -39,7 +41,7 @@ class Engine:
 
     def answerer(self) -> Answerer:
         """An answerer over the index on disk; IndexStateError when there is none that fits."""
-        return Answerer(self.stored(), self.embedder, self.options)
+        return Answerer(self.stored(), self.embedder, self.options, self.reader)
 
     def answerer_building_if_missing(
         self, progress: ProgressCallback | None = None
