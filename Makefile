@@ -9,12 +9,13 @@ QUESTION ?= why did V accept the role?
 
 install: $(STAMP)
 
-# torch's CPU build goes in first: installed as a dependency of sentence-transformers,
-# pip would fetch the multi-gigabyte CUDA build instead (see DEVELOPERS.md).
+# torch goes in first, pinned. From PyPI, torch for Linux is the CUDA build (several GB); for the
+# CPU build, `make install TORCH_INDEX=https://download.pytorch.org/whl/cpu` (see DEVELOPERS.md).
+TORCH_INDEX ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     snippets: int = Field(3, ge=1, le=10, description="Most snippets in one answer.")
     snippet_chars: int = Field(320, ge=80, le=1000, description="Longest snippet, in characters.")
     reader_model: str = Field(
-        "none",
+        "storybot-reader",
         min_length=1,
         description="Cross-encoder that reads each candidate passage with the question: storybot-reader "
         "(bundled, offline), any sentence-transformers CrossEncoder name or folder, or none.",

@@ -71,11 +71,15 @@ class Answer:
     question: str
     abstained: bool
     citations: tuple[Citation, ...] = ()
+    # The reader's best probability that a passage answers (None without a reader): what the
+    # abstention threshold is compared with.
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "abstained": self.abstained,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [
                 {
                     "n": c.n,
@@ -114,7 +118,6 @@ class AnswerOptions:
     corroborate: bool = True
     require_answer_type: bool = True  # a "when" / "how many" question whose snippets hold no date / number abstains
     read: int = 16  # candidates the reader reads
-    keep_below_share: float = 0.5  # after the first, snippets the reader gives at least this share of its threshold
 
     def __post_init__(self) -> None:
         if self.snippets < 1 or self.candidates < self.snippets:
@@ -153,6 +156,10 @@ def _distinct(candidates: Sequence[_Candidate]) -> list[_Candidate]:
             seen.add(key)
             out.append(c)
     return out
+
+
+def _inside(inner: Span, outer: Span) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
 
 
 @dataclass(frozen=True)
@@ -200,30 +207,39 @@ class Answerer:
         self.reader = reader
 
     def ask(self, question: str) -> Answer:
+        """retrieve -> read -> choose -> cite (see the class docstring)."""
         text = validate_question(question)
         if self.index.store.size == 0:
             return Answer(text, abstained=True)
+        # Retrieve: candidate passages by closeness to the question; none close enough is an abstention.
         found = self.retrieve(text)
+        close = [c for c in found if c.score >= self.options.abstain_below]
+        if not close:
+            return Answer(text, abstained=True)
+        found = self._with_list_items(found if self.reader is not None else close)
+        # Read: the reader's probability that each of the best passages answers.
+        confidence = None
         if self.reader is not None:
-            chosen = self._select(self._read(text, self._with_list_items(found)))
-            if not chosen or chosen[0].score < self.reader.abstain_below:
-                return Answer(text, abstained=True)
-            chosen = [c for c in chosen if c.score >= self.options.keep_below_share * self.reader.abstain_below]
-        else:
-            chosen = self._select(self._with_list_items([c for c in found if c.score >= self.options.abstain_below]))
-            kind = expected_type(text)
-            if self.options.require_answer_type and kind in (DATE, NUMBER):
-                shown = [c.article.text[c.span[0] : c.span[1]] for c in chosen]
-                if not any(holds(snippet, kind, text) for snippet in shown):
-                    log.debug("abstained: no snippet holds a %s", kind)
-                    return Answer(text, abstained=True)
+            found = self._read(text, found)
+            confidence = max((c.score for c in found), default=0.0)
+            if confidence < self.reader.abstain_below:
+                log.debug("abstained: the reader's best probability is %.3f", confidence)
+                return Answer(text, abstained=True, confidence=confidence)
+        # Choose: the snippets that make distinct points, then cite every outlet that tells them.
+        chosen = self._select(found)
+        kind = expected_type(text)
+        if self.options.require_answer_type and kind in (DATE, NUMBER):
+            shown = [c.article.text[c.span[0] : c.span[1]] for c in chosen]
+            if not any(holds(snippet, kind, text) for snippet in shown):
+                log.debug("abstained: no snippet holds a %s", kind)
+                return Answer(text, abstained=True, confidence=confidence)
         if self.options.corroborate:
             self._corroborate(chosen)
         citations = tuple(
             Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
             for n, c in enumerate(chosen, start=1)
         )
-        return Answer(text, abstained=not citations, citations=citations)
+        return Answer(text, abstained=not citations, citations=citations, confidence=confidence)
 
     def retrieve(self, text: str) -> list[_Candidate]:
         """Candidate sentences, each with its snippet window, best first by closeness to the question."""
@@ -271,13 +287,18 @@ class Answerer:
         return Passage(c.article.id, text[c.span[0] : c.span[1]], text[c.unit[0] : c.unit[1]], c.relevance)
 
     def _read(self, text: str, found: Sequence[_Candidate]) -> list[_Candidate]:
-        """The reader's probability that each of the best candidates answers, as its score, best first."""
+        """The best `options.read` distinct snippet windows, each scored with the reader's
+        probability that it answers, kept in retrieval's order.
+
+        Retrieval keeps the order because it ranks better than the reader on articles unlike the
+        training stories (measured: training/README.md); the reader decides whether any passage
+        answers."""
         assert self.reader is not None
         candidates = _distinct(found)[: self.options.read]
         passages = [c.article.text[c.span[0] : c.span[1]] for c in candidates]
         for c, probability in zip(candidates, self.reader.read(text, passages).tolist(), strict=True):
-            c.score = c.relevance = float(probability)
-        return sorted(candidates, key=lambda c: -c.relevance)
+            c.score = float(probability)
+        return candidates
 
     def _corroborate(self, chosen: Sequence[_Candidate]) -> None:
         """Add the other outlets that report a snippet's fact in their own words: a sentence of
@@ -503,8 +524,8 @@ class Answerer:
 
     @staticmethod
     def _same_passage(a: _Candidate, b: _Candidate) -> bool:
-        """`a` adds nothing to `b`: in one article, `a`'s sentence is already inside `b`'s snippet;
-        across articles, the two passages say the same in nearly the same words."""
+        """`a` adds nothing to `b`: in one article, either snippet holds the sentence the other was
+        chosen for; across articles, the two passages say the same in nearly the same words."""
         if a.article.id == b.article.id:
-            return b.span[0] <= a.unit[0] and a.unit[1] <= b.span[1]
+            return _inside(a.unit, b.span) or _inside(b.unit, a.span)
         return _near_duplicate(a.words, b.words)

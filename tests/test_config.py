@@ -41,7 +41,7 @@ def test_with_nothing_set_every_setting_has_its_default() -> None:
         "chunk_overlap": 100,
         "snippets": 3,
         "snippet_chars": 320,
-        "reader_model": "none",
+        "reader_model": "storybot-reader",
         "reader_threshold": None,
         "abstain_threshold": 0.35,
         "log_level": "INFO",
