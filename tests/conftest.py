@@ -13,7 +13,6 @@ from index import Answerer, CrossEncoderReader, Engine, SentenceTransformerEmbed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_ARTICLES = ROOT / "data" / "articles"
-SHARED = ROOT.parent / "shared"
 
 # Tests never reach a model hub; the bundled model is a local folder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -17,7 +17,7 @@ from index import (
     QuestionError,
     SentenceTransformerEmbedder,
 )
-from tests.conftest import SHARED
+from tests.conftest import ROOT
 
 
 @pytest.fixture(params=["bundled reader", "no reader"])
@@ -38,7 +38,7 @@ def _facts_found(answer: Answer, facts: list[list[str]], first: int = 3) -> list
 
 
 def _dev_question(identifier: str) -> dict[str, object]:
-    for line in (SHARED / "eval" / "dev.jsonl").read_text().splitlines():
+    for line in (ROOT / "eval" / "dev.jsonl").read_text().splitlines():
         record = json.loads(line)
         if record["id"] == identifier:
             return dict(record)

@@ -21,11 +21,11 @@ from index import (
     load_questions,
 )
 from index.evaluation import LOWER_IS_BETTER, TARGETS, meets
-from tests.conftest import BUNDLED_ARTICLES, ROOT, SHARED
+from tests.conftest import BUNDLED_ARTICLES, ROOT
 
 EVAL = ROOT / "eval"
 SETS = {
-    "dev": (SHARED / "eval" / "dev.jsonl", BUNDLED_ARTICLES),
+    "dev": (EVAL / "dev.jsonl", BUNDLED_ARTICLES),
     "story": (EVAL / "story.jsonl", BUNDLED_ARTICLES),
     "harbour": (EVAL / "harbour.jsonl", EVAL / "corpora" / "harbour"),
     "story_holdout": (EVAL / "story_holdout.jsonl", BUNDLED_ARTICLES),

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from index.evaluation import fold
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT
 from training.check_data import DATA, SHINGLE, check_story, eval_shingles, shingles
 from training.reader import load_stories
 
-EVAL_QUESTION_FILES = [*(ROOT / "eval").glob("*.jsonl"), SHARED / "eval" / "dev.jsonl"]
+EVAL_QUESTION_FILES = sorted((ROOT / "eval").glob("*.jsonl"))  # dev.jsonl included
 
 
 @pytest.fixture(scope="module")
