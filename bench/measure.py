@@ -481,8 +481,10 @@ def measure_reader(
     say: Log,
 ) -> JSON:
     """The reader on the bundled corpus: `Answerer.ask` with and without it, and `CrossEncoderReader.read`
-    against plain `CrossEncoder.predict` (the same saved model, loaded as sentence-transformers loads it)
+    against plain `CrossEncoder.predict` (the same saved model loaded by sentence-transformers in
+    float32; left to itself it loads the stored half precision, several times slower on a CPU)
     on the same pairs, alternating order."""
+    import torch
     from sentence_transformers import CrossEncoder
 
     from index.reader import MAX_TOKENS, PACKAGED_READER, CrossEncoderReader
@@ -491,7 +493,7 @@ def measure_reader(
     stored = load_index(index_dir)
     reader = CrossEncoderReader()
     float_reader = CrossEncoderReader(int8=False)
-    plain = CrossEncoder(str(PACKAGED_READER), max_length=MAX_TOKENS)
+    plain = CrossEncoder(str(PACKAGED_READER), max_length=MAX_TOKENS, model_kwargs={"dtype": torch.float32})
     with_reader, without = Answerer(stored, embedder, reader=reader), Answerer(stored, embedder)
     read = with_reader.options.read
     pairs = {q: [p.text for p in with_reader.passages(q)[:read]] for q in questions}

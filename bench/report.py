@@ -253,11 +253,14 @@ def _reader(results: JSON) -> list[str]:
         f"{reader['questions']} questions, {reader['passes']} timed passes, one torch thread; the reader reads "
         f"up to {reader['passages_read']} passages a question ({reader['mean_pairs']:.1f} on average). "
         "`read` is StoryBot's reader (int8 linear layers on the CPU); `read, float32` the same without int8; "
-        "`CrossEncoder.predict` the same saved model loaded plainly by sentence-transformers, on the same pairs.",
+        "`CrossEncoder.predict` the same saved model loaded plainly by sentence-transformers in float32 "
+        "(loaded as stored, in half precision, it is several times slower on a CPU), on the same pairs.",
         "",
         "| what | mean | p50 | p95 | p99 |",
         "|---|---|---|---|---|",
     ]
+    if reader.get("measured"):
+        lines[5:5] = [f"Reader figures {reader['measured']}.", ""]
     names = {
         "ask_reader": "`Answerer.ask` with the reader",
         "ask_plain": "`Answerer.ask` without (STORYBOT_READER_MODEL=none)",
