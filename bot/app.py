@@ -7,7 +7,9 @@ no token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 import time
 
@@ -72,6 +74,7 @@ async def serve(settings: Settings, started: float) -> None:
                 if settings.shard_ids:
                     shards["shard_ids"] = settings.shard_ids
             bot = StoryBot(service, bot_config(settings), intents=intents, started=started, **shards)
+            _close_on_sigterm(bot)
             try:
                 async with bot:
                     await bot.start(settings.discord_token.get_secret_value())
@@ -89,6 +92,22 @@ async def serve(settings: Settings, started: float) -> None:
         service.close()
 
 
+def _close_on_sigterm(bot: StoryBot) -> None:
+    """SIGTERM (what Procfile hosts, systemd and docker stop send) closes the bot as Ctrl-C does:
+    the gateway closed, `bot.start` returns, the question pool shut down, "stopped" logged, exit 0."""
+    loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()  # the loop keeps only a weak reference to a task
+
+    def close() -> None:
+        log.info("SIGTERM received; closing")
+        task = loop.create_task(bot.close())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on this loop
+        loop.add_signal_handler(signal.SIGTERM, close)
+
+
 def run(settings: Settings) -> int:
     started = time.monotonic()
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
@@ -99,6 +118,7 @@ def run(settings: Settings) -> int:
 
     try:
         asyncio.run(serve(settings, started))
+        log.info("stopped")
     except discord.LoginFailure:
         print(BAD_TOKEN, file=sys.stderr)
         return EXIT_ERROR

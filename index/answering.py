@@ -188,10 +188,16 @@ class _Candidate:
 class Answerer:
     """Answers questions from one loaded index. Immutable: a rebuild makes a new Answerer.
 
-    Chunks are found by meaning (FAISS) and by keywords (BM25), the question expanded with the
-    aliases the articles give. The sentences of the best chunks are then scored against the
-    question; each good sentence becomes a snippet grown with its neighbours, and snippets are
-    chosen by maximal marginal relevance so that each point is made once.
+    `ask` runs four stages:
+
+    1. retrieve: chunks found by meaning (FAISS) and by keywords (BM25), the question expanded
+       with the aliases the articles give; the sentences of the best chunks scored against the
+       question, each as a snippet grown with its neighbours. Nothing close enough: abstain.
+    2. read: the reader (if any) gives each of the best snippets the probability that it answers;
+       none likely enough: abstain ("not in the articles").
+    3. choose: snippets in retrieval's order by maximal marginal relevance, so that each point is
+       made once; the same passage in several outlets is one snippet.
+    4. cite: every outlet that carries a snippet or tells its fact in its own words.
     """
 
     def __init__(

@@ -111,6 +111,33 @@ def test_ask_json_from_stdin_answers_one_question_a_line(env: dict[str, str]) ->
     assert result.returncode == 1
 
 
+def test_a_reader_that_stops_reading_our_output_ends_it_quietly(env: dict[str, str]) -> None:
+    """`storybot ask - | head -1`: far more answers than a pipe buffer holds, the pipe closed after one line."""
+    questions = "who composed Love Wins All?\n" * 300
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli", "ask", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=env["STORYBOT_TEST_CWD"],
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
+    process.stdin.write(questions.encode())
+    process.stdin.close()
+    assert process.stdout.readline()
+    process.stdout.close()
+    returncode = process.wait(timeout=300)
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+
+    assert returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "BrokenPipe" not in stderr
+
+
 def test_an_off_topic_question_is_answered_with_not_in_the_articles(env: dict[str, str]) -> None:
     result = storybot("ask", "Recommend a good laptop for gaming.", env=env)
 

@@ -121,6 +121,20 @@ async def test_the_bot_process_syncs_answers_a_slash_command_and_a_mention(tmp_p
         assert not fake.errors
 
 
+async def test_sigterm_stops_the_bot_cleanly_with_exit_code_0(tmp_path: Path) -> None:
+    async with FakeDiscord(TOKEN) as fake, bot_process(_environment(fake, tmp_path), tmp_path) as bot:
+        await _ready(fake, bot)
+
+        bot.process.send_signal(signal.SIGTERM)  # what Procfile hosts and systemd send
+        returncode = await asyncio.wait_for(bot.process.wait(), 30)
+
+        assert returncode == 0, bot.output()
+        log = bot.output()
+        assert "SIGTERM received" in log
+        assert log.rstrip().endswith("stopped"), log[-500:]
+        assert "Traceback" not in log
+
+
 async def test_a_second_reindex_while_one_runs_is_refused(tmp_path: Path) -> None:
     async with FakeDiscord(TOKEN) as fake, bot_process(_environment(fake, tmp_path), tmp_path) as bot:
         await _ready(fake, bot)
