@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote, urlsplit
 
 import discord
 from discord.utils import escape_markdown
@@ -37,12 +38,29 @@ def _plain(text: str) -> str:
     return escape_markdown(" ".join(text.split()))
 
 
+def safe_url(url: str | None) -> str | None:
+    """An article's `url` fit for a Markdown link: http or https with a host, and every character
+    that could end the link or start another (spaces, brackets, parentheses, quotes) percent-encoded;
+    None for anything else (javascript:, file:, a bare word)."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return quote(url, safe=":/?#@!$&*+,;=%~-._")
+
+
 def source_line(source: Source, marker: int | None = None) -> str:
     """`[1] allkpop · [Title](link) · 2024-01-30`; unknown parts left out."""
     title = _plain(source.title or source.article_id)
+    url = safe_url(source.url)
     parts = [
         f"**{_plain(source.outlet)}**" if source.outlet else "",
-        f"[{title}]({source.url})" if source.url else f"“{title}”",
+        f"[{title}]({url})" if url else f"“{title}”",
         source.date or "",
     ]
     line = " · ".join(p for p in parts if p)

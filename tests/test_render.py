@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot import render
@@ -87,3 +89,22 @@ def test_fit_blocks_counts_the_rest_when_a_list_is_too_long() -> None:
     assert len(text) <= 4096
     shown = text.splitlines()
     assert shown[-1] == f"… and {500 - (len(shown) - 1)} more"
+
+
+def test_a_url_with_markdown_in_it_stays_one_link_to_its_own_address() -> None:
+    hostile = "http://ok.example/x) [Click to verify](http://evil.example"
+
+    line = render.source_line(_source(1, url=hostile))
+
+    links = re.findall(r"\[([^\]]*)\]\(([^)\s]*)\)", line)
+    assert links == [("A title", links[0][1])]
+    assert links[0][1].startswith("http://ok.example/x")
+    assert "[Click to verify]" not in line
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd", "not a url", "ftp://example.org/a"])
+def test_a_url_that_is_not_http_or_https_is_not_linked(url: str) -> None:
+    line = render.source_line(_source(1, url=url))
+
+    assert "](" not in line
+    assert "“A title”" in line
