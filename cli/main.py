@@ -176,6 +176,11 @@ def cmd_index_stats(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _echo(question: str, limit: int = 200) -> str:
+    """A refused question as echoed back: a 2 MB line is not printed whole."""
+    return question if len(question) <= limit else question[:limit] + f"… ({len(question):,} characters)"
+
+
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from index import QuestionError, use_threads, validate_question
 
@@ -187,7 +192,9 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if report is not None:
         print(f"no index yet; built one: {report.summary()}", file=sys.stderr)
     use_threads(1)  # see index.embedding.use_threads
-    questions = (line for line in sys.stdin if line.strip()) if from_stdin else iter([" ".join(args.question)])
+    # Bytes that are not UTF-8 (or not text at all) become U+FFFD: that line is still asked, the rest go on.
+    lines = (raw.decode("utf-8", errors="replace") for raw in sys.stdin.buffer)
+    questions = (line for line in lines if line.strip()) if from_stdin else iter([" ".join(args.question)])
     status = 0
     for question in questions:
         try:
@@ -196,7 +203,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
             if not from_stdin:
                 raise
             status = EXIT_ERROR
-            error = {"question": question.rstrip("\n"), "error": str(exc)}
+            error = {"question": _echo(question.rstrip("\n")), "error": str(exc)}
             print(json.dumps(error, ensure_ascii=False) if args.json else f"storybot: {exc}", flush=True)
             continue
         print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_answer(answer), flush=True)

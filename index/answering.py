@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,8 +126,12 @@ class AnswerOptions:
 
 
 def validate_question(question: str) -> str:
-    """The question with spaces folded, or QuestionError saying what is wrong with it."""
-    text = " ".join(question.split())
+    """The question with spaces folded, or QuestionError saying what is wrong with it. Characters
+    no tokenizer takes (lone surrogates, e.g. from a Discord client; control characters) are
+    replaced, so such a question is still answered."""
+    text = question.encode("utf-8", errors="replace").decode("utf-8")
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    text = " ".join(text.split())
     if not text:
         raise QuestionError("the question is empty; ask something about the story")
     if len(text) > MAX_QUESTION_CHARS:

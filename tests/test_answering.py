@@ -235,3 +235,14 @@ def test_an_outlet_telling_the_same_fact_in_its_own_words_is_cited_too(
     texts = {a.id: a.text for a in engine.answerer().index.articles}
     assert "3 June" in texts[other.article_id][other.start : other.end]
     assert all(s.outlet != "Vale Gazette" for c in answer.citations for s in c.sources if not s.same_passage)
+
+
+@pytest.mark.parametrize("question", ["Who composed Love Wins All?\ud800", "Who composed\x00 Love Wins All?\x1b[31m"])
+def test_a_question_with_characters_no_tokenizer_takes_is_still_answered(
+    bundled_answerer: Answerer, question: str
+) -> None:
+    answer = bundled_answerer.ask(question)
+
+    assert not answer.abstained
+    assert "\ud800" not in answer.question
+    assert "\x00" not in answer.question

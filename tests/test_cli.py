@@ -138,6 +138,30 @@ def test_a_reader_that_stops_reading_our_output_ends_it_quietly(env: dict[str, s
     assert "BrokenPipe" not in stderr
 
 
+def test_bytes_that_are_not_utf8_on_stdin_do_not_stop_the_questions_after_them(env: dict[str, str]) -> None:
+    lines = [b"\xff\xfe\x00\x9c binary \x80\n", b"Who composed Love Wins All?\n", b"x" * 2_000_000 + b"\n"]
+    lines.append(b"who directed the video?\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "ask", "--json", "-"],
+        input=b"".join(lines),
+        capture_output=True,
+        env=env,
+        cwd=env["STORYBOT_TEST_CWD"],
+        timeout=300,
+        check=False,
+    )
+
+    objects = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(objects) == 4, result.stderr.decode()
+    assert "\ufffd" in objects[0]["question"]  # decoded with replacement and asked
+    assert objects[1]["citations"]
+    assert "keep it under 500" in objects[2]["error"]
+    assert len(objects[2]["question"]) < 300  # the 2 MB line is not echoed back whole
+    assert objects[3]["citations"]
+    assert result.returncode == 1  # one line was refused
+    assert b"Traceback" not in result.stderr
+
+
 def test_an_off_topic_question_is_answered_with_not_in_the_articles(env: dict[str, str]) -> None:
     result = storybot("ask", "Recommend a good laptop for gaming.", env=env)
 
