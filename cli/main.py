@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -192,9 +192,11 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if report is not None:
         print(f"no index yet; built one: {report.summary()}", file=sys.stderr)
     use_threads(1)  # see index.embedding.use_threads
-    # Bytes that are not UTF-8 (or not text at all) become U+FFFD: that line is still asked, the rest go on.
-    lines = (raw.decode("utf-8", errors="replace") for raw in sys.stdin.buffer)
-    questions = (line for line in lines if line.strip()) if from_stdin else iter([" ".join(args.question)])
+    questions: Iterator[str] = iter([" ".join(args.question)])
+    if from_stdin:
+        # Bytes that are not UTF-8 (or not text at all) become U+FFFD: that line is still asked, the rest go on.
+        lines = (raw.decode("utf-8", errors="replace") for raw in sys.stdin.buffer)
+        questions = (line for line in lines if line.strip())
     status = 0
     for question in questions:
         try:

@@ -160,10 +160,7 @@ def collect(stories: Sequence[Story], embedder: SentenceTransformerEmbedder) -> 
         if cached.is_file():
             data = json.loads(cached.read_text(encoding="utf-8"))
             if data.get("fingerprint") == stamp:
-                groups += [
-                    Group(**{**g, "passages": tuple(g["passages"]), "labels": tuple(g["labels"])})
-                    for g in data["groups"]
-                ]
+                groups += [_group(g) for g in data["groups"]]
                 continue
         made = make_groups(story, answerer_for(story, embedder))
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -174,6 +171,7 @@ def collect(stories: Sequence[Story], embedder: SentenceTransformerEmbedder) -> 
 
 
 def _group(data: dict[str, Any]) -> Group:
+    """A Group from its cached JSON form (lists back to tuples)."""
     return Group(**{**data, "passages": tuple(data["passages"]), "labels": tuple(data["labels"])})
 
 
