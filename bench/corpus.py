@@ -25,7 +25,7 @@ import yaml
 from index.articles import Article, load_corpus
 from index.chunking import ChunkingParams, chunk_spans
 from index.lexical import LexicalIndex
-from index.storage import CHUNK_DTYPE, ArticleEntry, ChunkTable, StoredIndex, save_index
+from index.storage import CHUNK_DTYPE, ArticleEntry, ChunkTable, IndexContents, StoredIndex, save_index
 from index.store import FaissStore, Vectors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,15 +152,8 @@ def synthesise(base: StoredIndex, size: int, folder: Path, *, seed: int = 0) -> 
     store = FaissStore.from_vectors(matrix, base.spec.dimension)
     del matrix
     units_table = np.concatenate(unit_tables).astype(CHUNK_DTYPE)
-    save_index(
-        folder,
-        base.spec,
-        new_entries,
-        chunks,
-        store,
-        lexical,
-        base.aliases,
-        units_table,
-        np.concatenate(unit_blocks),
+    contents = IndexContents(
+        base.spec, new_entries, chunks, store, lexical, base.aliases, units_table, np.concatenate(unit_blocks)
     )
+    save_index(folder, contents)
     return len(chunks)

@@ -1,7 +1,8 @@
 """`python -m bot` / `storybot run`: settings -> engine -> index loaded -> Discord.
 
-Exit codes: 0 stopped, 1 Discord refused us (bad token) or the index cannot serve, 2 bad settings or
-no token.
+Exit codes: 0 stopped, 1 Discord refused us (bad token), cannot be reached, or the index cannot serve,
+2 bad settings (an unreadable .env among them), no usable token, or no index and a folder where
+none can be built (read-only, full).
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
 
+import aiohttp
 import discord
 
 from bot.client import BotConfig, StoryBot
@@ -33,6 +36,7 @@ BAD_TOKEN = (
     "storybot: Discord rejected the token in DISCORD_TOKEN; copy a fresh one from the Developer Portal "
     "(your app → Bot → Reset Token)"
 )
+BROKEN_TOKEN = "storybot: DISCORD_TOKEN contains a line break or space; paste the token alone"
 
 
 def bot_config(settings: Settings) -> BotConfig:
@@ -108,13 +112,41 @@ def _close_on_sigterm(bot: StoryBot) -> None:
         loop.add_signal_handler(signal.SIGTERM, close)
 
 
+def token_problem(settings: Settings) -> str | None:
+    """Why the token cannot be sent, checked before anything loads. Settings already dropped the
+    whitespace around it; whitespace inside would reach aiohttp as a header it refuses with a traceback.
+    Checked here, not in Settings, because only the bot needs a token."""
+    if settings.discord_token is None:
+        return NO_TOKEN
+    if any(character.isspace() for character in settings.discord_token.get_secret_value()):
+        return BROKEN_TOKEN
+    return None
+
+
+def unreachable(error: aiohttp.ClientConnectionError) -> str:
+    """One line for a Discord we cannot connect to at login (refused, no DNS, no route)."""
+    return f"storybot: cannot reach Discord at {discord.http.Route.BASE} ({_reason(error)}); check the network"
+
+
+def _reason(error: aiohttp.ClientConnectionError) -> str:
+    """What the operating system said, in its words ("Connection refused"), rather than aiohttp's."""
+    if isinstance(error, aiohttp.ClientConnectorError) and not isinstance(error, aiohttp.ClientSSLError):
+        os_error = error.os_error
+        if os_error.errno is not None and os_error.errno > 0:
+            return os.strerror(os_error.errno)  # asyncio's text is "Connect call failed (host, port)"
+        if os_error.strerror:
+            return os_error.strerror  # a DNS failure: "Name or service not known"
+    return str(error) or type(error).__name__
+
+
 def run(settings: Settings) -> int:
     started = time.monotonic()
-    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        print(NO_TOKEN, file=sys.stderr)
+    problem = token_problem(settings)
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return EXIT_USAGE
     point_at(settings.discord_api_base, settings.discord_gateway)
-    from index import StoryError
+    from index import IndexWriteError, StoryError
 
     try:
         asyncio.run(serve(settings, started))
@@ -122,6 +154,12 @@ def run(settings: Settings) -> int:
     except discord.LoginFailure:
         print(BAD_TOKEN, file=sys.stderr)
         return EXIT_ERROR
+    except aiohttp.ClientConnectionError as exc:  # once logged in, discord.py reconnects by itself
+        print(unreachable(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except IndexWriteError as exc:  # no index, and none can be built there: the deployment needs fixing
+        print(f"storybot: no index to serve, and none can be built: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except StoryError as exc:
         print(f"storybot: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -134,7 +172,7 @@ def main() -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"storybot: bad settings\n{exc}", file=sys.stderr)
+        print(f"storybot: {exc.explain()}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level)
     return run(settings)

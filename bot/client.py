@@ -28,6 +28,7 @@ discord.VoiceClient.warn_dave = False
 # Nothing StoryBot sends pings anyone, whatever the question it repeats holds.
 NO_PINGS = discord.AllowedMentions.none()
 PROGRESS_EVERY = 2.0  # seconds between edits of the /reindex progress message
+REPLY_FAILED = "Sorry, Discord would not take my reply; it has been logged. Please try again in a moment."
 
 
 @dataclass
@@ -70,11 +71,14 @@ class Refused(app_commands.CheckFailure):
 
 
 class StoryTree(app_commands.CommandTree["StoryBot"]):
-    """The one error handler: expected errors get one short sentence, anything else a generic
-    message and a logged traceback."""
+    """The one error handler: expected errors get one short sentence, a reply Discord would not take an
+    apology in its place, anything else a generic message and a logged traceback."""
 
     async def on_error(self, interaction: discord.Interaction[StoryBot], error: app_commands.AppCommandError) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, discord.HTTPException):
+            await apologise(interaction, cause)
+            return
         if isinstance(cause, app_commands.CommandOnCooldown):
             message = f"Slow down a little: you can ask again in {cause.retry_after:.0f} s."
         elif isinstance(cause, Refused | StoryError):
@@ -86,6 +90,24 @@ class StoryTree(app_commands.CommandTree["StoryBot"]):
             log.error("/%s failed", command, exc_info=cause)
             message = "Something went wrong on my side; it has been logged. Please try again later."
         await send_private(interaction, message)
+
+
+async def apologise(interaction: discord.Interaction[StoryBot], error: discord.HTTPException) -> None:
+    """Discord would not take a reply, even after discord.py's retries. Left alone, a deferred command
+    shows "thinking…" for ever; so whatever the user is looking at becomes a short apology: the deferred
+    response is edited (a route apart from the follow-up that failed), or, when nothing was sent yet,
+    the apology is the response. One log line, not a traceback: Discord's status and message say it all."""
+    command = interaction.command.qualified_name if interaction.command else "?"
+    try:
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=REPLY_FAILED)
+        else:
+            await interaction.response.send_message(REPLY_FAILED, ephemeral=True)
+    except discord.HTTPException as again:
+        outcome = f"could not tell the user either ({again})"
+    else:
+        outcome = "told the user it failed"
+    log.warning("/%s: Discord did not take the reply (%s); %s", command, error, outcome)
 
 
 async def send_private(interaction: discord.Interaction[StoryBot], message: str) -> None:
@@ -313,7 +335,8 @@ class StoryBot(commands.AutoShardedBot):
         finally:
             done.set()
             await editor
-        await _quietly(interaction.edit_original_response(content=render.cut(message, render.CONTENT_LIMIT)))
+        # Not quietly, unlike the progress: if the result cannot be shown, the tree's on_error apologises.
+        await interaction.edit_original_response(content=render.cut(message, render.CONTENT_LIMIT))
 
     # --- messages ------------------------------------------------------------------------------
 

@@ -176,6 +176,20 @@ def cmd_index_stats(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index_verify(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from index.storage import verify_index
+
+    started = time.perf_counter()
+    files, size = verify_index(settings.index_dir)
+    print(
+        f"index {settings.index_dir}: {files} files, {size / 1e6:,.1f} MB, every checksum matches and it loads "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return 0
+
+
 def _echo(question: str, limit: int = 200) -> str:
     """A refused question as echoed back: a 2 MB line is not printed whole."""
     return question if len(question) <= limit else question[:limit] + f"… ({len(question):,} characters)"
@@ -252,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=cmd_index_build)
     stats = index_commands.add_parser("stats", help="show what is indexed")
     stats.set_defaults(handler=cmd_index_stats)
+    verify = index_commands.add_parser("verify", help="check every index file against the checksums of its build")
+    verify.set_defaults(handler=cmd_index_verify)
 
     ask = commands.add_parser("ask", help="answer a question with cited snippets")
     ask.add_argument("question", nargs="+", help="the question; - reads one question a line from stdin")
@@ -280,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["reader_model"] = args.reader
         settings = load_settings(**overrides)
     except SettingsError as exc:
-        print(f"storybot: bad settings\n{exc}", file=sys.stderr)
+        print(f"storybot: {exc.explain()}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level)
     from index import StoryError

@@ -17,6 +17,17 @@ IdList = Annotated[list[Annotated[int, Field(gt=0)]], NoDecode]
 class SettingsError(Exception):
     """Settings that cannot be used; the message has one line per bad field."""
 
+    def explain(self) -> str:
+        """What to print after "storybot: ": a heading, then the message."""
+        return f"bad settings\n{self}"
+
+
+class EnvFileError(SettingsError):
+    """The .env file cannot be read at all; the message is the whole story, in one line."""
+
+    def explain(self) -> str:
+        return str(self)
+
 
 class Settings(BaseSettings):
     """Read from `STORYBOT_<NAME>` variables (and `.env`); the Discord token from `DISCORD_TOKEN`."""
@@ -99,6 +110,17 @@ class Settings(BaseSettings):
             return text.replace(",", " ").split()
         return value
 
+    @field_validator("discord_token")
+    @classmethod
+    def _trim_token(cls, token: SecretStr | None) -> SecretStr | None:
+        """Whitespace around the token is an accident (`echo token > .env`, a copied line), never part
+        of it: drop it, and a blank token is no token. Whitespace inside is left for the bot to refuse,
+        as only the bot needs the token."""
+        if token is None:
+            return None
+        trimmed = token.get_secret_value().strip()
+        return SecretStr(trimmed) if trimmed else None
+
     # A field validator, not a model one, so the error belongs to chunk_overlap and its line names
     # STORYBOT_CHUNK_OVERLAP; chunk_size is validated first, and is absent from `info.data` if bad.
     @field_validator("chunk_overlap")
@@ -138,9 +160,22 @@ def describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def not_utf8(error: UnicodeDecodeError) -> EnvFileError:
+    """pydantic-settings lets the decoding error of `.env` through as a traceback; say which byte, on
+    which line (a file saved as Latin-1 or UTF-16 by an editor is the usual cause)."""
+    name = Settings.model_config.get("env_file") or ".env"
+    line = error.object[: error.start].count(b"\n") + 1
+    byte = error.object[error.start]
+    return EnvFileError(
+        f"{name} is not UTF-8 text (byte 0x{byte:02x} at position {error.start}, line {line}); save it as UTF-8"
+    )
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and `.env`; SettingsError with one line per problem."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except UnicodeDecodeError as exc:  # only `.env` is decoded: the environment is text already
+        raise not_utf8(exc) from None

@@ -30,6 +30,11 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | JSON_SUFFIXES | JSONL_S
 METADATA_FIELDS = ("title", "outlet", "date", "url", "author")
 TEXT_FIELDS = ("text", "body", "content")
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# Front matter and metadata are a few lines of fields; anything far beyond that is an attack or an
+# accident, and a title of megabytes would be quoted under every answer.
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+MAX_FIELD_CHARS = {"url": 2048, "title": 500}
+MAX_OTHER_FIELD_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -105,16 +110,43 @@ def _text_or_none(value: object) -> str | None:
     return text or None
 
 
+def _field(meta: Mapping[str, Any], *names: str) -> str | None:
+    """The first of `names` that `meta` has, as one line of text of a sane length."""
+    value = next((meta[name] for name in names if meta.get(name) not in (None, "")), None)
+    if isinstance(value, Mapping | list):
+        raise ArticleError(f"the {names[0]} field is a {type(value).__name__}, not text")
+    text = _text_or_none(value)
+    limit = MAX_FIELD_CHARS.get(names[0], MAX_OTHER_FIELD_CHARS)
+    if text is not None and len(text) > limit:
+        raise ArticleError(f"the {names[0]} field is {len(text):,} characters long; the limit is {limit:,}")
+    return text
+
+
 # --- Markdown ------------------------------------------------------------------------------------
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+# Each pattern is linear in the text: what may repeat inside a construct excludes the character
+# that opens the next one, so a file of a million unclosed "[" or "*" is one pass, not a million.
+_MD_IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
+_MD_LINK = re.compile(r"\[([^\[\]\n]+)\]\([^()\n]*\)")
 # [ \t], not \s: \s would match the newlines around a heading or quote and glue paragraphs together.
-_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
+_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+([^\n]*)$", re.MULTILINE)
+_MD_EMPHASIS = [
+    re.compile(rf"{m}(?=[^\s{c}])([^{c}\n]+?)(?<=[^\s{c}]){m}")
+    for m, c in ((r"\*\*", r"\*"), ("__", "_"), (r"\*", r"\*"), ("_", "_"))
+]
 _MD_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
-_HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """safe_load without aliases: `*name` copies a node, and a few nested copies turn 369 bytes
+    into gigabytes (a "billion laughs"). Article metadata never needs them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise ArticleError("front matter uses a YAML alias (*name); write each value out")
+        return super().compose_node(parent, index)
 
 
 def split_front_matter(raw: str) -> tuple[dict[str, Any], str]:
@@ -122,8 +154,12 @@ def split_front_matter(raw: str) -> tuple[dict[str, Any], str]:
     match = _FRONT_MATTER.match(raw)
     if match is None:
         return {}, raw
+    if len(match.group(1).encode()) > MAX_FRONT_MATTER_BYTES:
+        raise ArticleError(f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; it should be a few fields")
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = yaml.load(match.group(1), Loader=_FrontMatterLoader) or {}  # a SafeLoader
+    except RecursionError as exc:
+        raise ArticleError("front matter is nested too deeply") from exc
     except yaml.YAMLError as exc:
         raise ArticleError(f"front matter is not valid YAML ({exc.__class__.__name__})") from exc
     if not isinstance(data, dict):
@@ -135,9 +171,15 @@ def markdown_to_text(markdown: str) -> str:
     """Markdown syntax off, words kept: headings, emphasis, links (their text), images, tags."""
     text = _MD_IMAGE.sub("", markdown)
     text = _MD_LINK.sub(r"\1", text)
-    text = _MD_HEADING.sub(r"\1", text)
+    text = _MD_HEADING.sub(lambda heading: heading[1].rstrip(" \t").rstrip("#").rstrip(" \t"), text)
     text = _MD_QUOTE.sub("", text)
-    text = _MD_EMPHASIS.sub(r"\2", text)
+    for _ in range(3):  # "**bold *and* more**": the inner pair first, then the outer
+        stripped = text
+        for emphasis in _MD_EMPHASIS:
+            stripped = emphasis.sub(r"\1", stripped)
+        if stripped == text:
+            break
+        text = stripped
     return _HTML_TAG.sub("", text)
 
 
@@ -159,15 +201,15 @@ def make_article(article_id: str, raw_text: str, meta: Mapping[str, Any], *, mar
     text = clean(body)
     if not text.strip():
         raise ArticleError("no article text left after cleaning")
-    title = _text_or_none(meta.get("title")) or _headline(text)
+    date = meta.get("date") or meta.get("published")
     return Article(
         id=article_id,
         text=text,
-        title=title,
-        outlet=_text_or_none(meta.get("outlet") or meta.get("source") or meta.get("publisher")),
-        date=normalise_date(meta.get("date") or meta.get("published") or leading_date),
-        url=_text_or_none(meta.get("url") or meta.get("link")),
-        author=_text_or_none(meta.get("author")),
+        title=_field(meta, "title") or _headline(text),
+        outlet=_field(meta, "outlet", "source", "publisher"),
+        date=normalise_date(date if isinstance(date, dt.date) else _field(meta, "date", "published") or leading_date),
+        url=_field(meta, "url", "link"),
+        author=_field(meta, "author"),
     )
 
 
@@ -190,6 +232,9 @@ def _records(path: Path, raw: str) -> Iterator[tuple[int, Mapping[str, Any] | No
             except json.JSONDecodeError as exc:
                 yield number, None, f"line {number} is not JSON ({exc.msg})"
                 continue
+            except RecursionError:
+                yield number, None, f"line {number} is nested too deeply"
+                continue
             yield (
                 number,
                 value if isinstance(value, dict) else None,
@@ -200,6 +245,8 @@ def _records(path: Path, raw: str) -> Iterator[tuple[int, Mapping[str, Any] | No
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ArticleError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except RecursionError as exc:  # json's decoder recurses once per [ or {
+        raise ArticleError("JSON nested too deeply") from exc
     items = value if isinstance(value, list) else [value]
     for number, item in enumerate(items, start=1):
         yield (
@@ -254,16 +301,23 @@ def load_corpus(folder: Path) -> Corpus:
     corpus = Corpus()
     if not folder.is_dir():
         raise ArticleError(f"articles folder {folder} does not exist; create it or set STORYBOT_ARTICLES_DIR")
+    root = folder.resolve()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts):
             continue  # hidden files and folders (.git, .DS_Store) are never articles
         article_id = relative.as_posix()
+        if not path.resolve().is_relative_to(root):
+            # A link can point anywhere (another user's files, /proc/self/mem): only the folder is read.
+            corpus.skipped.append(Skipped(article_id, "a link to a file outside the articles folder; not followed"))
+            continue
         try:
             articles, skipped = read_file(path, article_id)
         except (ArticleError, OSError) as exc:
             reason = str(exc) if isinstance(exc, ArticleError) else f"cannot read ({exc.strerror or exc})"
             skipped, articles = [Skipped(article_id, reason)], []
+        except Exception as exc:  # one bad file never aborts a build; the warning names it
+            skipped, articles = [Skipped(article_id, f"cannot be read ({exc.__class__.__name__})")], []
         corpus.articles.extend(articles)
         corpus.skipped.extend(skipped)
     for item in corpus.skipped:

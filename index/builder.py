@@ -22,6 +22,7 @@ from index.storage import (
     UNIT_VECTOR_DTYPE,
     ArticleEntry,
     ChunkTable,
+    IndexContents,
     IndexSpec,
     StoredIndex,
     build_lock,
@@ -213,7 +214,10 @@ def build_index(
         texts = [pieces[int(r["article"])].article.text[int(r["start"]) : int(r["end"])] for r in table]
         store = FaissStore.from_vectors(chunk_vectors, spec.dimension)
         groups = aliases.mine(p.article.text for p in pieces)
-        save_index(index_dir, spec, entries, table, store, LexicalIndex.build(texts), groups, unit_table, unit_vectors)
+        contents = IndexContents(
+            spec, entries, table, store, LexicalIndex.build(texts), groups, unit_table, unit_vectors
+        )
+        save_index(index_dir, contents)
         notify(BuildProgress("saving", 1, 1))
         report.written = True
         report.seconds = time.perf_counter() - started

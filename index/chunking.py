@@ -69,12 +69,20 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s)""")
 _LINE = re.compile(r"[^\n]+")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*$")
+_LIST_NUMBER_CHARS = 12  # "1." to "  2024." : longer text before a full stop is not a list number
+
+
+_NEXT_CHARACTER = re.compile(r"[ \t]*(\S)")
 
 
 def _ends_sentence(text: str, end: int) -> bool:
-    """Whether the punctuation that ends at `end` closes a sentence."""
-    following = text[end:].lstrip(" \t")
-    if following and following[0].islower():
+    """Whether the punctuation that ends at `end` closes a sentence.
+
+    Looks at a few characters either side of `end` only, never at the rest of the text, so that
+    splitting stays linear in the length of the text (a million tiny sentences included).
+    """
+    following = _NEXT_CHARACTER.match(text, end)
+    if following is not None and following.group(1).islower():
         return False
     if text[end - 1] not in ".\"'”’)]":
         return True
@@ -99,7 +107,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
     for line in _LINE.finditer(text, start, end):
         cursor = line.start()
         for boundary in _BOUNDARY.finditer(text, line.start(), line.end()):
-            if text[cursor : boundary.start()].strip().isdigit():
+            if boundary.start() - cursor <= _LIST_NUMBER_CHARS and text[cursor : boundary.start()].strip().isdigit():
                 continue  # "1. ..." numbers a list item, it does not end a sentence
             if _ends_sentence(text, boundary.end()):
                 spans.append((cursor, boundary.end()))

@@ -5,6 +5,7 @@ StoryError
 ├── ArticleError         one article file cannot be read (builds skip it with a warning)
 ├── ModelError           the embedding model cannot be loaded
 ├── BuildLockedError     another build is writing the index folder
+├── IndexWriteError      the index folder cannot be written (disk full, read-only)
 ├── EvalFileError        a question set for `evaluate` cannot be read
 └── IndexStateError      the index on disk cannot serve
     ├── IndexNotFoundError   there is no index yet
@@ -49,6 +50,10 @@ class CorruptIndexError(IndexStateError):
 
 class BuildLockedError(StoryError):
     """Another build is writing the index folder."""
+
+
+class IndexWriteError(StoryError):
+    """A build cannot write the index folder (no disk space, no permission); the old index serves."""
 
 
 class EvalFileError(StoryError):

@@ -11,23 +11,31 @@
 
 A build writes a new generation folder completely, then replaces manifest.json atomically
 (`os.replace`). Until that rename the old manifest and its files serve; a build that dies
-half-way leaves only an orphan folder, which the next build removes.
+half-way leaves only an orphan folder, which the next build removes. After the switch, the
+generation before it stays (a replica or a bot that has not reloaded yet may still read it) and
+every older one is removed.
+
+The manifest records each file's size and SHA-256. Loading checks both, so a truncated, emptied
+or overwritten file is one "damaged" error, never a wrong answer; `storybot index build` then
+builds a fresh generation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,18 +48,20 @@ from index.errors import (
     IndexMismatchError,
     IndexNotFoundError,
     IndexStateError,
+    IndexWriteError,
 )
 from index.lexical import LexicalIndex
 from index.store import FaissStore
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 2: Snowball stems in the keyword index; 3: sentence units and their vectors
+FORMAT_VERSION = 4  # 2: Snowball stems in the keyword index; 3: sentence units and their vectors; 4: checksums
 MANIFEST = "manifest.json"
 LOCK = ".build.lock"
 CHUNK_DTYPE = np.dtype([("article", "<i4"), ("start", "<i4"), ("end", "<i4")])
 ChunkTable = npt.NDArray[np.void]  # rows of CHUNK_DTYPE; sentence units use the same layout
 UNIT_VECTOR_DTYPE = np.float16  # memory-mapped from disk; half the bytes, same ranking
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ def _check_spec(found: IndexSpec, wanted: IndexSpec, folder: Path) -> None:
     if found != wanted:
         raise IndexMismatchError(
             f"the index at {folder} was built with {describe(found)} but the settings ask for "
-            f"{describe(wanted)}; run `storybot index build --full`"
+            f"{describe(wanted)}; run `storybot index build`"
         )
 
 
@@ -133,13 +143,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptIndexError(f"the index manifest {path} is unreadable; run `storybot index build --full`") from exc
+        raise CorruptIndexError(f"the index manifest {path} is unreadable; run `storybot index build`") from exc
     if not isinstance(manifest, dict):
-        raise CorruptIndexError(f"the index manifest {path} is not an object; run `storybot index build --full`")
+        raise CorruptIndexError(f"the index manifest {path} is not an object; run `storybot index build`")
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexMismatchError(
             f"the index at {folder} has format {manifest.get('format')!r}, this StoryBot reads format "
-            f"{FORMAT_VERSION}; run `storybot index build --full`"
+            f"{FORMAT_VERSION}; run `storybot index build`"
         )
     return manifest
 
@@ -166,30 +176,27 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
         built_at = dt.datetime.fromisoformat(manifest["built_at"])
         hashes = {item["id"]: item["fingerprint"] for item in manifest["articles"]}
     except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptIndexError(
-            f"the index manifest in {folder} is incomplete; run `storybot index build --full`"
-        ) from exc
+        raise CorruptIndexError(f"the index manifest in {folder} is incomplete; run `storybot index build`") from exc
     if wanted is not None:
         _check_spec(spec, wanted, folder)
+    check_files(folder, generation, manifest.get("files"))
+
+    def read(name: str, parse: Callable[[Path], T]) -> T:
+        """One file of the generation, parsed; any failure is the one "damaged" error."""
+        try:
+            return parse(generation / name)
+        except Exception as exc:  # numpy, zipfile and FAISS each fail in their own way on bad bytes
+            cause = "" if isinstance(exc, CorruptIndexError) else f" ({exc.__class__.__name__})"
+            raise _damaged(folder, name, f"unreadable{cause}") from exc
+
+    chunks = read("chunks.npy", lambda path: np.load(path, allow_pickle=False))
+    articles = read("articles.jsonl", _read_articles)
+    aliases = read("aliases.json", _read_aliases)
+    units = read("units.npy", lambda path: np.load(path, allow_pickle=False))
+    unit_vectors = read("unit_vectors.npy", lambda path: np.load(path, mmap_mode="r", allow_pickle=False))
+    store = read("vectors.faiss", FaissStore.load)
+    lexical = read("lexical.npz", LexicalIndex.load)
     broken = f"the index at {folder} is damaged"
-    try:
-        chunks = np.load(generation / "chunks.npy", allow_pickle=False)
-        with (generation / "articles.jsonl").open(encoding="utf-8") as handle:
-            articles = [_article(json.loads(line)) for line in handle]
-        aliases = tuple(
-            tuple(str(name) for name in group) for group in json.loads((generation / "aliases.json").read_text())
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CorruptIndexError(f"{broken} ({exc.__class__.__name__}); run `storybot index build --full`") from exc
-    try:
-        units = np.load(generation / "units.npy", allow_pickle=False)
-        unit_vectors = np.load(generation / "unit_vectors.npy", mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise CorruptIndexError(
-            f"{broken} (sentence units: {exc.__class__.__name__}); run `storybot index build --full`"
-        ) from exc
-    store = FaissStore.load(generation / "vectors.faiss")
-    lexical = LexicalIndex.load(generation / "lexical.npz")
     if (
         chunks.dtype != CHUNK_DTYPE
         or units.dtype != CHUNK_DTYPE
@@ -199,13 +206,77 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
         or unit_vectors.shape != (len(units), spec.dimension)
         or unit_vectors.dtype != UNIT_VECTOR_DTYPE
     ):
-        raise CorruptIndexError(f"{broken} (vectors and chunks disagree); run `storybot index build --full`")
+        raise CorruptIndexError(f"{broken} (vectors and chunks disagree); run `storybot index build`")
     entries = _entries(articles, chunks, units, hashes)
     if entries is None:
-        raise CorruptIndexError(f"{broken} (articles and chunks disagree); run `storybot index build --full`")
+        raise CorruptIndexError(f"{broken} (articles and chunks disagree); run `storybot index build`")
     return StoredIndex(
         spec, built_at, tuple(entries), chunks, store, lexical, aliases, folder, units, unit_vectors, generation.name
     )
+
+
+def _read_articles(path: Path) -> list[Article]:
+    with path.open(encoding="utf-8") as handle:
+        return [_article(json.loads(line)) for line in handle]
+
+
+def _read_aliases(path: Path) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(str(name) for name in group) for group in json.loads(path.read_text(encoding="utf-8")))
+
+
+def _damaged(folder: Path, name: str, why: str) -> CorruptIndexError:
+    return CorruptIndexError(f"the index at {folder} is damaged ({name}: {why}); run `storybot index build`")
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _record_files(generation: Path) -> dict[str, dict[str, int | str]]:
+    """Size and SHA-256 of every file of a generation, for the manifest."""
+    return {path.name: {"bytes": path.stat().st_size, "sha256": _sha256(path)} for path in sorted(generation.iterdir())}
+
+
+def check_files(folder: Path, generation: Path, recorded: object, *, checksums: bool = True) -> int:
+    """Every file the manifest lists is there, with the size and (when `checksums`) the SHA-256 it
+    had when built; CorruptIndexError naming the first that is not. Returns the bytes checked."""
+    if not isinstance(recorded, dict) or not recorded:
+        raise CorruptIndexError(f"the index manifest in {folder} is incomplete; run `storybot index build`")
+    total = 0
+    for name, record in sorted(recorded.items()):
+        path = generation / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise _damaged(folder, name, "missing") from None
+        try:
+            expected_size, expected_hash = int(record["bytes"]), str(record["sha256"])
+        except (KeyError, TypeError, ValueError):
+            raise CorruptIndexError(
+                f"the index manifest in {folder} is incomplete; run `storybot index build`"
+            ) from None
+        if size != expected_size:
+            raise _damaged(folder, name, f"{size:,} bytes, {expected_size:,} when built")
+        if checksums:
+            try:
+                digest = _sha256(path)
+            except OSError as exc:
+                raise _damaged(folder, name, f"cannot be read: {exc.strerror or exc}") from exc
+            if digest != expected_hash:
+                raise _damaged(folder, name, "its bytes changed since the build")
+        total += size
+    return total
+
+
+def verify_index(folder: Path) -> tuple[int, int]:
+    """What `storybot index verify` checks: every file's checksum, then a complete load.
+    Returns (files, bytes) checked; an IndexStateError when the index cannot serve."""
+    manifest = read_manifest(folder)
+    files = manifest.get("files")
+    size = check_files(folder, folder / str(manifest.get("generation")), files)
+    load_index(folder)
+    return len(files) if isinstance(files, dict) else 0, size
 
 
 def _entries(
@@ -245,27 +316,80 @@ def _article(record: dict[str, Any]) -> Article:
     )
 
 
-def save_index(
-    folder: Path,
-    spec: IndexSpec,
-    entries: Sequence[ArticleEntry],
-    chunks: ChunkTable,
-    store: FaissStore,
-    lexical: LexicalIndex,
-    aliases: Sequence[Sequence[str]],
-    units: ChunkTable,
-    unit_vectors: npt.NDArray[np.float16],
-) -> dt.datetime:
-    """Write a new generation and switch the manifest to it; return the build time."""
+@dataclass(frozen=True)
+class IndexContents:
+    """Everything a build writes into a new generation."""
+
+    spec: IndexSpec
+    entries: Sequence[ArticleEntry]
+    chunks: ChunkTable
+    store: FaissStore
+    lexical: LexicalIndex
+    aliases: Sequence[Sequence[str]]
+    units: ChunkTable
+    unit_vectors: npt.NDArray[np.float16]
+
+    def estimated_bytes(self) -> int:
+        """About what the generation takes on disk: vectors, tables, texts, and a margin for BM25."""
+        vectors = self.store.size * self.store.dimension * 4
+        tables = self.chunks.nbytes + self.units.nbytes + self.unit_vectors.nbytes
+        texts = sum(len(entry.article.text.encode()) + 1024 for entry in self.entries)
+        return int((vectors + tables + texts) * 1.25) + 64 * 1024
+
+
+def save_index(folder: Path, contents: IndexContents) -> dt.datetime:
+    """Write a new generation and switch the manifest to it; return the build time.
+
+    When the disk is full (or the folder cannot be written) the half-written generation is removed,
+    the manifest still names the old one, and IndexWriteError says why in one line.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    needed = contents.estimated_bytes()
+    if shutil.disk_usage(folder).free < needed:
+        raise _no_space(folder, needed)
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     name = f"gen-{built_at.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
     generation = folder / name
-    generation.mkdir()
-    store.save(generation / "vectors.faiss")
-    lexical.save(generation / "lexical.npz")
-    (generation / "aliases.json").write_text(json.dumps([list(g) for g in aliases], ensure_ascii=False))
-    for file, array in (("chunks.npy", chunks), ("units.npy", units), ("unit_vectors.npy", unit_vectors)):
+    previous = current_generation(folder)
+    try:
+        generation.mkdir()
+        _write_generation(generation, contents, built_at)
+    except OSError as exc:
+        shutil.rmtree(generation, ignore_errors=True)
+        for path in folder.glob(f".{MANIFEST}.*.tmp"):
+            path.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _no_space(folder, needed) from exc
+        raise IndexWriteError(
+            f"cannot write the index in {folder} ({_reason(exc)}); the index in use is unchanged"
+        ) from exc
+    remove_stale_generations(folder, keep={name} | ({previous} if previous else set()))
+    return built_at
+
+
+def _reason(exc: OSError) -> str:
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
+def _no_space(folder: Path, needed: int) -> IndexWriteError:
+    return IndexWriteError(
+        f"not enough disk space in {folder} (needed about {needed / 1e6:,.1f} MB); the index in use is unchanged"
+    )
+
+
+def _write_generation(generation: Path, contents: IndexContents, built_at: dt.datetime) -> None:
+    """Every file, the manifest naming them (sizes, checksums) written beside, then switched to."""
+    folder, spec, entries = generation.parent, contents.spec, contents.entries
+    contents.store.save(generation / "vectors.faiss")
+    contents.lexical.save(generation / "lexical.npz")
+    aliases = [list(group) for group in contents.aliases]
+    (generation / "aliases.json").write_text(json.dumps(aliases, ensure_ascii=False), encoding="utf-8")
+    tables = (
+        ("chunks.npy", contents.chunks),
+        ("units.npy", contents.units),
+        ("unit_vectors.npy", contents.unit_vectors),
+    )
+    for file, array in tables:
         with (generation / file).open("wb") as handle:
             np.save(handle, np.asarray(array), allow_pickle=False)
     with (generation / "articles.jsonl").open("w", encoding="utf-8") as handle:
@@ -274,12 +398,13 @@ def save_index(
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     manifest = {
         "format": FORMAT_VERSION,
-        "generation": name,
+        "generation": generation.name,
         "model": spec.model,
         "dimension": spec.dimension,
         "chunking": {"size": spec.chunking.size, "overlap": spec.chunking.overlap},
         "built_at": built_at.isoformat(),
-        "chunk_count": len(chunks),
+        "chunk_count": len(contents.chunks),
+        "files": _record_files(generation),
         "articles": [
             {"id": e.article.id, "fingerprint": e.fingerprint, "chunks": e.chunk_count, **e.article.metadata()}
             for e in entries
@@ -293,14 +418,12 @@ def save_index(
     _fsync(temporary)
     os.replace(temporary, folder / MANIFEST)
     _fsync(folder)
-    remove_stale_generations(folder, keep=name)
-    return built_at
 
 
-def remove_stale_generations(folder: Path, keep: str) -> None:
+def remove_stale_generations(folder: Path, keep: set[str]) -> None:
     """Generation folders other than `keep`: older builds and ones a crash left half-written."""
     for path in folder.glob("gen-*"):
-        if path.name != keep and path.is_dir():
+        if path.name not in keep and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
     for path in folder.glob(f".{MANIFEST}.*.tmp"):
         path.unlink(missing_ok=True)
@@ -317,8 +440,15 @@ def _fsync(path: Path) -> None:
 @contextlib.contextmanager
 def build_lock(folder: Path) -> Iterator[None]:
     """Only one build at a time may write an index folder, across processes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK).open("w") as handle:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / LOCK).open("w")
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write the index folder {folder} ({_reason(exc)}); "
+            "make it writable or set STORYBOT_INDEX_DIR to a folder that is"
+        ) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

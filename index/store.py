@@ -7,7 +7,9 @@ bare RuntimeError; they are translated into CorruptIndexError here.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from pathlib import Path
 
 import faiss
@@ -27,6 +29,7 @@ Ids = npt.NDArray[np.int64]
 APPROXIMATE_ABOVE = 50_000
 NPROBE = 32
 _TRAINING_PER_LIST = 64
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES)
 
 
 class FaissStore:
@@ -75,7 +78,11 @@ class FaissStore:
         try:
             faiss.write_index(self._index, str(path))
         except RuntimeError as exc:
-            raise OSError(f"cannot write vector file {path}: {str(exc).splitlines()[-1]}") from exc
+            # FAISS names the cause only in its message ("... (No space left on device)"): give it
+            # back its errno, so callers tell a full disk from a read-only one.
+            message = str(exc).splitlines()[-1]
+            code = next((c for c in _WRITE_ERRNOS if f"({os.strerror(c)})" in message), None)
+            raise OSError(code, f"cannot write vector file {path}: {message}") from exc
 
     @property
     def size(self) -> int:

@@ -21,6 +21,9 @@ with 4014; without the MESSAGE_CONTENT intent message content is blanked unless 
 mentioned; an interaction must be acknowledged within ``interaction_ack_timeout`` seconds and only
 once; message limits (2000 characters, 10 embeds, embed sizes) give Discord's 400 errors. A route the
 fake does not know answers 404 ``{"message": "Unknown", "code": 0}`` and lands in ``unknown_routes``.
+
+Faults are injected with ``fake.fail(method, path, status=..., times=...)``: the matching requests get
+Discord's error instead of an answer (``times=5`` outlasts discord.py's retries of a 5xx).
 """
 
 from __future__ import annotations
@@ -185,6 +188,45 @@ class RecordedRequest:
     time: float  # time.monotonic() on arrival
     status: int = 0
     response: Any = None
+    injected: bool = False  # answered by a Fault, not by the route
+
+
+# What Discord's body says for the statuses tests inject.
+_FAULT_BODIES: dict[int, tuple[int, str]] = {
+    400: (50035, "Invalid Form Body"),
+    401: (0, "401: Unauthorized"),
+    403: (50013, "Missing Permissions"),
+    404: (10015, "Unknown Webhook"),
+    500: (0, "500: Internal Server Error"),
+    502: (0, "502: Bad Gateway"),
+    503: (0, "503: Service Unavailable"),
+}
+
+
+@dataclass
+class Fault:
+    """Requests that fail on purpose: the next ``times`` (None: every one) whose method matches, whose
+    path fullmatches ``path`` and for which ``where`` holds get ``status`` and Discord's error body."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    times: int | None = None
+    where: Callable[[RecordedRequest], bool] | None = None
+    hits: int = 0
+
+    def matches(self, rec: RecordedRequest) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        return (
+            rec.method == self.method
+            and self.path.fullmatch(rec.path) is not None
+            and (self.where is None or self.where(rec))
+        )
+
+    def payload(self) -> JSON:
+        code, message = _FAULT_BODIES.get(self.status, (0, f"{self.status}: injected by the fake"))
+        return {"message": message, "code": code}
 
 
 @dataclass
@@ -384,6 +426,7 @@ class FakeDiscord:
         self.sent: list[SentMessage] = []  # messages the bot created, in order
         self.interactions: dict[str, FakeInteraction] = {}  # by token
         self.dispatched: list[tuple[str, JSON]] = []  # gateway events injected by tests
+        self.faults: list[Fault] = []  # see fail()
 
         self._sessions: dict[str, GatewayConnection] = {}
         self._changed = asyncio.Event()
@@ -712,6 +755,21 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ injecting events
 
+    def fail(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 500,
+        times: int | None = None,
+        where: Callable[[RecordedRequest], bool] | None = None,
+    ) -> Fault:
+        """Make matching REST requests fail with ``status`` (see Fault); ``fault.hits`` counts them.
+        ``path`` is a regex over the path after the API base, as in wait_for_request."""
+        fault = Fault(method.upper(), re.compile(path), status, times, where)
+        self.faults.append(fault)
+        return fault
+
     async def _dispatch(
         self, event: str, data: JSON, *, per_connection: Callable[[GatewayConnection], JSON | None] | None = None
     ) -> int:
@@ -1010,8 +1068,14 @@ class FakeDiscord:
             files=files,
             time=time.monotonic(),
         )
+        fault = next((f for f in self.faults if f.matches(rec)), None)
         try:
-            status, payload = await self._route(rec, request)
+            if fault is not None:
+                fault.hits += 1
+                rec.injected = True
+                status, payload = fault.status, fault.payload()
+            else:
+                status, payload = await self._route(rec, request)
         except ApiError as e:
             status, payload = e.status, e.payload()
         except Exception as e:

@@ -534,3 +534,79 @@ def test_the_bundled_articles_text_is_clean(bundled: Corpus) -> None:
     assert "Thank you to both IU and V for this project" not in scraped.text
     assert "it was totally my jam" in scraped.text
     assert dated.text.startswith("On January 28, 2024,")
+
+
+# --- hostile files: each is skipped with a reason naming it, and the rest of the folder is read ----
+
+
+def test_a_yaml_alias_bomb_in_front_matter_skips_the_file_without_expanding_it(tmp_path: Path) -> None:
+    # 9 ** 6 copies of "lol" when expanded: over 30 MB of title from 400 bytes of front matter.
+    anchors = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    anchors += [f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]" for a, b in zip("abcde", "bcdef", strict=True)]
+    write(tmp_path, "bomb.md", "---\n" + "\n".join(anchors) + "\ntitle: *f\n---\n" + FERRY + "\n")
+    write(tmp_path, "volcano.txt", VOLCANO + "\n")
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["volcano.txt"]
+    assert corpus.skipped == [Skipped("bomb.md", "front matter uses a YAML alias (*name); write each value out")]
+
+
+def test_front_matter_of_more_than_64_kib_skips_the_file(tmp_path: Path) -> None:
+    write(tmp_path, "ferry.txt", "---\n" + "".join(f"tag{n}: {'x' * 60}\n" for n in range(1200)) + "---\n" + FERRY)
+    assert only_skipped(tmp_path) == Skipped("ferry.txt", "front matter is over 64 KiB; it should be a few fields")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("title", "word " * 200, "the title field is 999 characters long; the limit is 500"),
+        ("outlet", "x" * 201, "the outlet field is 201 characters long; the limit is 200"),
+        ("url", "https://example.org/" + "a" * 3000, "the url field is 3,020 characters long; the limit is 2,048"),
+        ("author", ["A", "B"], "the author field is a list, not text"),
+    ],
+)
+def test_a_metadata_field_of_insane_length_or_shape_skips_the_record(
+    tmp_path: Path, field: str, value: object, reason: str
+) -> None:
+    write(tmp_path, "ferry.json", json.dumps({"text": FERRY, field: value}))
+    assert only_skipped(tmp_path) == Skipped("ferry.json#1", reason)
+
+
+def test_json_nested_200_kb_deep_is_skipped_and_the_build_goes_on(tmp_path: Path) -> None:
+    write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    write(tmp_path, "deep.jsonl", jsonl({"text": FERRY}, "[" * 100_000 + "]" * 100_000))
+    write(tmp_path, "volcano.txt", VOLCANO + "\n")
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["deep.jsonl#1", "volcano.txt"]
+    assert corpus.skipped == [
+        Skipped("deep.json", "JSON nested too deeply"),
+        Skipped("deep.jsonl#2", "line 2 is nested too deeply"),
+    ]
+
+
+def test_deeply_nested_front_matter_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "ferry.md", "---\ntitle: " + "[" * 20_000 + "]" * 20_000 + "\n---\n" + FERRY)
+    assert only_skipped(tmp_path) == Skipped("ferry.md", "front matter is nested too deeply")
+
+
+def test_links_out_of_the_articles_folder_are_not_followed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    articles, outside = tmp_path / "articles", tmp_path / "private"
+    write(outside, "secret.txt", "The password of the harbour master is written on the back of the ledger.\n")
+    write(articles, "ferry.txt", FERRY + "\n")
+    (articles / "secret.txt").symlink_to(outside / "secret.txt")
+    (articles / "memory.txt").symlink_to("/proc/self/mem")
+    (articles / "again.txt").symlink_to(articles / "ferry.txt")  # a link inside the folder is an article
+    with caplog.at_level(logging.WARNING, logger="index.articles"):
+        corpus = load_corpus(articles)
+    assert [a.id for a in corpus.articles] == ["again.txt", "ferry.txt"]
+    assert corpus.skipped == [
+        Skipped("memory.txt", "a link to a file outside the articles folder; not followed"),
+        Skipped("secret.txt", "a link to a file outside the articles folder; not followed"),
+    ]
+    assert "skipped secret.txt: a link to a file outside the articles folder; not followed" in caplog.messages
+
+
+def test_unclosed_markdown_does_not_swallow_text_and_nested_emphasis_is_stripped() -> None:
+    assert markdown_to_text("**bold *and* more** and _under_") == "bold and more and under"
+    assert markdown_to_text("a * b [c ( d <e f") == "a * b [c ( d <e f"
+    assert markdown_to_text("[one](http://a) [two](http://b)") == "one two"
+    assert markdown_to_text("## Heading ##") == "Heading"

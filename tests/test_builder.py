@@ -154,27 +154,80 @@ def test_answering_with_no_index_says_to_build_one(engine: Engine) -> None:
         engine.answerer()
 
 
-def test_a_damaged_vector_file_is_reported_and_the_next_build_repairs_it(engine: Engine) -> None:
+INDEX_FILES = [
+    "vectors.faiss",
+    "chunks.npy",
+    "units.npy",
+    "unit_vectors.npy",
+    "lexical.npz",
+    "articles.jsonl",
+    "aliases.json",
+]
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "emptied":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # random bytes over the middle, the size unchanged: only a checksum can tell
+        middle = len(data) // 2
+        noise = np.random.default_rng(0).bytes(min(16, len(data) - middle))
+        path.write_bytes(data[:middle] + noise + data[middle + len(noise) :])
+
+
+@pytest.mark.parametrize("how", ["emptied", "truncated", "overwritten"])
+@pytest.mark.parametrize("name", INDEX_FILES)
+def test_a_damaged_index_file_is_one_message_and_a_plain_build_repairs_it(engine: Engine, name: str, how: str) -> None:
     engine.build()
     generation = json.loads((engine.index_dir / "manifest.json").read_text())["generation"]
-    vectors = engine.index_dir / generation / "vectors.faiss"
-    vectors.write_bytes(vectors.read_bytes()[:100])
+    path = engine.index_dir / generation / name
+    _damage(path, how)
 
-    with pytest.raises(CorruptIndexError, match=r"damaged or truncated.*|run `storybot index build --full`"):
+    with pytest.raises(CorruptIndexError) as raised:
         engine.answerer()
-    report = engine.build()
+    message = str(raised.value)
+    assert message.startswith(f"the index at {engine.index_dir} is damaged ({name}: ")
+    assert message.endswith("); run `storybot index build`")
+    assert "\n" not in message
+    report = engine.build()  # not --full
 
     assert report.full
-    assert report.reason
-    assert "cannot be read by FAISS" in report.reason
+    assert report.written
     assert engine.answerer().ask("Who composed the song?").citations
+    assert load_index(engine.index_dir).generation != generation
+
+
+def test_a_missing_index_file_is_one_message(engine: Engine) -> None:
+    engine.build()
+    generation = json.loads((engine.index_dir / "manifest.json").read_text())["generation"]
+    (engine.index_dir / generation / "lexical.npz").unlink()
+
+    with pytest.raises(CorruptIndexError, match=r"is damaged \(lexical\.npz: missing\); run `storybot index build`$"):
+        engine.answerer()
+
+
+def test_after_a_build_the_serving_generation_and_the_one_before_it_remain(engine: Engine) -> None:
+    generations = []
+    for edit in range(3):
+        article = next(iter(sorted(engine.articles_dir.iterdir())))
+        article.write_text(article.read_text() + f"\n\nA new paragraph, number {edit}, about the music video.\n")
+        engine.build()
+        generations.append(json.loads((engine.index_dir / "manifest.json").read_text())["generation"])
+    (engine.index_dir / "gen-20000101T000000Z-dead00").mkdir()  # what a build killed half-way leaves
+
+    engine.build(full=True)
+    current = json.loads((engine.index_dir / "manifest.json").read_text())["generation"]
+
+    assert sorted(p.name for p in engine.index_dir.glob("gen-*")) == sorted([generations[-1], current])
 
 
 def test_a_garbled_manifest_is_reported_and_the_next_build_repairs_it(engine: Engine) -> None:
     engine.build()
     (engine.index_dir / "manifest.json").write_text("{ half a manif")
 
-    with pytest.raises(CorruptIndexError, match=r"manifest .* is unreadable; run `storybot index build --full`"):
+    with pytest.raises(CorruptIndexError, match=r"manifest .* is unreadable; run `storybot index build`$"):
         engine.answerer()
     assert engine.build().full
     engine.answerer()

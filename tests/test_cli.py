@@ -209,7 +209,7 @@ def test_a_damaged_index_gets_a_clear_message_and_build_repairs_it(env: dict[str
     repaired = storybot("index", "build", env=local)
 
     assert broken.returncode == 1
-    assert "is unreadable; run `storybot index build --full`" in broken.stderr
+    assert "is unreadable; run `storybot index build`" in broken.stderr
     assert repaired.returncode == 0
     assert "full rebuild" in repaired.stdout
     assert storybot("ask", "Who composed Love Wins All?", env=local).returncode == 0

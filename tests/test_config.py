@@ -148,6 +148,23 @@ def test_the_environment_wins_over_the_dotenv_file(clean_env: Path, monkeypatch:
     assert load_settings().snippets == 7
 
 
+def test_a_dotenv_file_that_is_not_utf8_is_one_line_naming_the_byte(clean_env: Path) -> None:
+    (clean_env / ".env").write_bytes(b"STORYBOT_SNIPPETS=5\nDISCORD_TOKEN=\xff\xfe\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.explain() == ".env is not UTF-8 text (byte 0xff at position 34, line 2); save it as UTF-8"
+    assert "\n" not in caught.value.explain()
+
+
+def test_a_settings_error_explains_itself_under_a_heading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOT_SNIPPETS", "0")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    heading, line = caught.value.explain().splitlines()
+    assert heading == "bad settings"
+    assert line.startswith("STORYBOT_SNIPPETS: ")
+
+
 def test_a_dotenv_file_elsewhere_is_not_read(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     elsewhere = clean_env / "elsewhere"
     elsewhere.mkdir()
@@ -194,6 +211,26 @@ def test_the_discord_token_never_shows_in_a_settings_error(monkeypatch: pytest.M
 
 
 def test_without_a_token_the_token_is_none() -> None:
+    assert load_settings().discord_token is None
+
+
+@pytest.mark.parametrize("written", [f"{TOKEN}\n", f"  {TOKEN}\r\n", f"\t{TOKEN} "])
+def test_whitespace_around_the_discord_token_is_dropped(monkeypatch: pytest.MonkeyPatch, written: str) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", written)  # `echo token > secret` and copy-paste leave these
+    token = load_settings().discord_token
+    assert token is not None
+    assert token.get_secret_value() == TOKEN
+
+
+def test_a_quoted_token_with_a_trailing_newline_in_the_dotenv_file_is_trimmed(clean_env: Path) -> None:
+    write_env_file(clean_env, f'DISCORD_TOKEN="{TOKEN}\\n"')  # dotenv reads \n in double quotes as a newline
+    token = load_settings().discord_token
+    assert token is not None
+    assert token.get_secret_value() == TOKEN
+
+
+def test_a_blank_discord_token_is_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", " \n")
     assert load_settings().discord_token is None
 
 

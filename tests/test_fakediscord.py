@@ -298,6 +298,28 @@ async def test_a_late_or_second_acknowledgement_is_refused_like_discord(monkeypa
         assert inter.callback is None
 
 
+async def test_an_injected_fault_fails_the_matching_requests_then_lets_them_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with FakeDiscord() as fake:
+        point_discord_at(monkeypatch, fake)
+        client = make_client()
+        async with running(client, fake.token):
+            channel = client.get_channel(fake.channel.id)
+            assert isinstance(channel, discord.TextChannel)
+            fault = fake.fail("POST", rf"/channels/{fake.channel.id}/messages", status=403, times=1)
+            with pytest.raises(discord.Forbidden) as refused:
+                await channel.send("first")
+            await channel.send("second")
+
+        assert refused.value.code == 50013
+        assert fault.hits == 1
+        assert [m.content for m in fake.sent] == ["second"]
+        posts = [r for r in fake.requests if r.method == "POST"]
+        assert [(r.status, r.injected) for r in posts] == [(403, True), (200, False)]
+        assert fake.errors == []
+
+
 async def test_a_mention_reaches_on_message_and_the_reply_reaches_the_fake(monkeypatch: pytest.MonkeyPatch) -> None:
     async with FakeDiscord() as fake:
         point_discord_at(monkeypatch, fake)

@@ -29,13 +29,22 @@ def test_a_bot_starts_on_an_index_built_with_other_settings_by_rebuilding_it(
     service.close()
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("vectors.faiss", b"not faiss"),
+        ("chunks.npy", b""),
+        ("lexical.npz", b"PK\x03\x04 not a zip"),
+        ("units.npy", b"\x93NUMPY"),
+    ],
+)
 def test_a_bot_starts_on_a_damaged_index_by_rebuilding_it(
-    tiny: SentenceTransformerEmbedder, articles_dir: Path, tmp_path: Path
+    tiny: SentenceTransformerEmbedder, articles_dir: Path, tmp_path: Path, name: str, content: bytes
 ) -> None:
     engine = _engine(articles_dir, tmp_path / "index", tiny)
     engine.build()
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
-    (tmp_path / "index" / manifest["generation"] / "vectors.faiss").write_bytes(b"not faiss")
+    (tmp_path / "index" / manifest["generation"] / name).write_bytes(content)
 
     service, report = StoryService.open(engine)
 
