@@ -19,7 +19,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-PARTS = ("build", "latency", "reader", "threads", "profile", "ann", "memory", "bot")
+PARTS = ("build", "scaling", "latency", "reader", "threads", "profile", "ann", "memory", "verify", "bot")
 QUESTION_FILES = ("story.jsonl", "harbour.jsonl", "story_holdout.jsonl", "harbour_holdout.jsonl")
 
 
@@ -41,6 +41,8 @@ class Plan:
     bot_rounds: int
     bot_askers: int
     reindex_changed: int
+    scaling_mb: tuple[int, ...] = (1, 2, 4, 8)
+    verify_sizes: tuple[int, ...] = (100_000, 1_000_000)
 
 
 FULL = Plan(
@@ -78,6 +80,8 @@ QUICK = Plan(
     bot_rounds=1,
     bot_askers=20,
     reindex_changed=4,
+    scaling_mb=(1, 2),
+    verify_sizes=(100_000,),
 )
 
 
@@ -94,8 +98,19 @@ def questions(count: int | None = None, files: Sequence[str] = ("story.jsonl",))
     return found[:count] if count else found
 
 
-def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Path | None = None) -> dict[str, Any]:
-    """Every part of the benchmark `parts` names; results written to `out` as they come."""
+def run(
+    plan: Plan,
+    out: Path,
+    parts: Sequence[str],
+    model: str,
+    work_parent: Path | None = None,
+    *,
+    merge: bool = False,
+) -> dict[str, Any]:
+    """Every part of the benchmark `parts` names; results written to `out` as they come.
+
+    With `merge`, the other parts' figures are kept from `out`'s results.json, and the parts
+    measured now are listed with their own date and commit."""
     from bench import corpus, measure, report
     from bench.machine import describe
     from index import SentenceTransformerEmbedder, build_index, load_index, use_threads
@@ -103,7 +118,13 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
 
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"plan": dataclasses.asdict(plan), "machine": describe(), "model": model}
+    machine = describe()
+    results: dict[str, Any] = {"plan": dataclasses.asdict(plan), "machine": machine, "model": model}
+    if merge and (out / "results.json").is_file():
+        results = json.loads((out / "results.json").read_text())
+        for part in parts:
+            results.setdefault("remeasured", {})[part] = {"date": machine["date"], "commit": machine["commit"]}
+        results["plan"] |= {name: getattr(plan, name) for name in ("scaling_mb", "verify_sizes")}
     work = Path(tempfile.mkdtemp(prefix="storybot-bench-", dir=work_parent or "/tmp"))
 
     def save() -> None:
@@ -111,6 +132,12 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
         (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
 
     try:
+        if "scaling" in parts:  # needs no model
+            results["scaling"] = measure.measure_scaling(work, plan.scaling_mb, say)
+            save()
+            if set(parts) == {"scaling"}:
+                report.write(results, out)
+                return results
         say(f"{plan.mode} mode; work folder {work}; loading {model}")
         embedder = SentenceTransformerEmbedder(model)
         asked = questions(plan.questions)
@@ -143,9 +170,13 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
                 f"{results['reader']['ask_plain']['p50']:.0f} ms without"
             )
             save()
-        results["latency"], results["ann"], results["memory"] = [], [], []
+        for part in ("latency", "ann", "memory"):
+            if part in parts or not merge:
+                results[part] = []
         bot_index: Path | None = None
         for size in plan.sizes:
+            if not _size_needed(plan, parts, size):
+                continue
             folder = work / f"synthetic-{size}"
             say(f"synthesising {size} chunks")
             synthesise_started = time.perf_counter()
@@ -168,6 +199,10 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
                 say(f"memory: fresh process over {chunks} chunks")
                 results["memory"].append(measure.measure_memory(folder, model, asked) | {"size": size})
                 say(f"memory: {results['memory'][-1]['bytes_per_chunk_loaded']:.0f} bytes per chunk")
+            if "verify" in parts and size in plan.verify_sizes:
+                results.setdefault("verify", [])
+                results["verify"] = [row for row in results["verify"] if row["size"] != size]
+                results["verify"].append(measure.measure_verify(folder, say) | {"size": size})
             if "ann" in parts and size in plan.ann_sizes:
                 vectors = measure.stored_vectors(load_index(folder))
                 largest = size == max(plan.ann_sizes) and len(plan.ann_sizes) > 1
@@ -219,7 +254,8 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
                 results["bot"].append(
                     bot_run(bot_index, "bot-synthetic", 0) | {"chunks": plan.bot_size, "synthetic": True}
                 )
-        results["machine"]["load_average_at_end"] = os.getloadavg()
+        if not merge:
+            results["machine"]["load_average_at_end"] = os.getloadavg()
         save()
         report.write(results, out)
         say(f"done in {time.monotonic() - started:.0f} s: {out}/results.md, results.json, latency.png")
@@ -228,12 +264,28 @@ def run(plan: Plan, out: Path, parts: Sequence[str], model: str, work_parent: Pa
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _size_needed(plan: Plan, parts: Sequence[str], size: int) -> bool:
+    """Whether any part asked for measures the synthetic index of `size` chunks."""
+    return bool(
+        "latency" in parts
+        or ("bot" in parts and size == plan.bot_size)
+        or ("threads" in parts and size == plan.sizes[0])
+        or ("profile" in parts and size == plan.profile_size)
+        or ("memory" in parts and size in plan.memory_sizes)
+        or ("verify" in parts and size in plan.verify_sizes)
+        or ("ann" in parts and size in plan.ann_sizes)
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small run (a few minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go (default bench/results)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other parts' figures from the existing results.json"
+    )
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = set(parts) - set(PARTS)
@@ -242,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.WARNING)
-    run(QUICK if args.quick else FULL, args.out, parts, args.model)
+    run(QUICK if args.quick else FULL, args.out, parts, args.model, merge=args.merge)
     return 0
 
 

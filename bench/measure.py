@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import time
@@ -19,11 +20,11 @@ import numpy.typing as npt
 
 from index.answering import Answerer
 from index.articles import load_corpus
-from index.builder import build_index
+from index.builder import BuildProgress, build_index
 from index.chunking import ChunkingParams, chunk_spans
 from index.embedding import EncodeProgress, SentenceTransformerEmbedder, Vectors, resolve_model
 from index.lexical import LexicalIndex
-from index.storage import StoredIndex, load_index
+from index.storage import StoredIndex, check_files, load_index, read_manifest
 from index.store import FaissStore, Ids
 
 JSON = dict[str, Any]
@@ -536,3 +537,111 @@ def measure_reader(
         "read_over_predict_mean": figures["read"]["mean"] / figures["predict"]["mean"],
         "float_read_over_predict_mean": figures["read_float"]["mean"] / figures["predict"]["mean"],
     }
+
+
+# --- build scaling: every stage linear in the input ------------------------------------------------
+
+
+class HashEmbedder:
+    """Vectors without a model, so that the stages around it can be timed on inputs far too large
+    to embed here (8 MB of tiny sentences is two million of them). The model's own cost is linear by
+    construction (fixed batches) and measured in the build part."""
+
+    name = "bench-hash"
+    dimension = 384
+
+    def encode(self, texts: Sequence[str], progress: EncodeProgress | None = None) -> Vectors:
+        rng = np.random.default_rng(len(texts))
+        vectors = rng.standard_normal((len(texts), self.dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        if progress is not None:
+            progress(len(texts), len(texts))
+        return vectors
+
+
+def _scaling_text(shape: str, size: int) -> str:
+    """`size` characters of one article: tiny sentences, news prose, or unclosed Markdown."""
+    if shape == "tiny sentences":
+        words = [f"{a}{b}" for a in "BCDFGHJKLMNPRSTVWZ" for b in "aeiou"]
+        unit = " ".join(f"{words[n % len(words)]}." for n in range(997)) + " "
+    elif shape == "markdown clutter":
+        unit = "".join(f"*a{n} [b{n} <c{n} _d{n} " for n in range(200)) + "\n"
+    else:
+        unit = "\n\n".join(
+            a.text for a in load_corpus(Path(__file__).resolve().parent.parent / "data" / "articles").articles
+        )
+        unit += "\n\n"
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def _timed_build(articles: Path, index_dir: Path) -> tuple[int, dict[str, float]]:
+    """A full build with HashEmbedder: its chunk count and the seconds of each stage."""
+    marks: dict[str, float] = {}
+
+    def mark(event: BuildProgress) -> None:
+        if event.stage == "saving" and event.done == 1:
+            marks["saved"] = time.perf_counter()
+        elif event.stage not in marks:
+            marks[event.stage] = time.perf_counter()
+
+    started = time.perf_counter()
+    report = build_index(articles, index_dir, HashEmbedder(), ChunkingParams(), full=True, progress=mark)
+    return report.chunks, {
+        "read_clean": marks["articles"] - started,
+        "chunk": marks["chunks"] - marks["articles"],
+        "embed_stub": marks["saving"] - marks["embedding"],
+        "save": marks["saved"] - marks["saving"],
+        "seconds": marks["saved"] - started,
+    }
+
+
+def measure_scaling(work: Path, sizes_mb: Sequence[int], say: Log) -> JSON:
+    """A full build of one article of 1, 2, 4, 8 MB per input shape, each stage timed through the
+    build's progress events: read and clean; chunk into chunks and sentences; embed (HashEmbedder);
+    save (FAISS, BM25, aliases, files, checksums)."""
+    rows: list[JSON] = []
+    articles, index_dir = work / "scaling-articles", work / "scaling-index"
+    for shape in ("tiny sentences", "news prose", "markdown clutter"):
+        for mb in sizes_mb:
+            shutil.rmtree(articles, ignore_errors=True)
+            shutil.rmtree(index_dir, ignore_errors=True)
+            articles.mkdir(parents=True)
+            suffix = ".md" if shape == "markdown clutter" else ".txt"
+            text = "A headline for the article\n\n" + _scaling_text(shape, mb * 1_000_000)
+            (articles / f"one{suffix}").write_text(text)
+            chunks, stages = _timed_build(articles, index_dir)
+            seconds = stages["seconds"]
+            rows.append({"shape": shape, "mb": mb, "chunks": chunks, "seconds_per_mb": seconds / mb, **stages})
+            say(f"scaling: {shape}, {mb} MB: {seconds:.1f} s ({seconds / mb:.2f} s/MB), {chunks} chunks")
+    shutil.rmtree(articles, ignore_errors=True)
+    shutil.rmtree(index_dir, ignore_errors=True)
+    return {"rows": rows}
+
+
+# --- checksums at load ------------------------------------------------------------------------------
+
+
+def measure_verify(index_dir: Path, say: Log) -> JSON:
+    """What checking the files costs when an index loads: `load_index` with SHA-256 of every file
+    (the default), with sizes only, and the checksum pass alone; each twice, alternating, from the
+    page cache (the common case: the build just wrote the files, or the last start read them)."""
+    manifest = read_manifest(index_dir)
+    generation = index_dir / str(manifest["generation"])
+    timings: dict[str, list[float]] = {"load_checksums": [], "load_sizes": [], "checksums_alone": []}
+    for _ in range(2):
+        for name, call in (
+            ("load_checksums", lambda: load_index(index_dir)),
+            ("load_sizes", lambda: load_index(index_dir, checksums=False)),
+            ("checksums_alone", lambda: check_files(index_dir, generation, manifest["files"])),
+        ):
+            started = time.perf_counter()
+            call()
+            timings[name].append(time.perf_counter() - started)
+    size = sum(int(record["bytes"]) for record in manifest["files"].values())
+    result: JSON = {"bytes": size, "chunks": int(manifest["chunk_count"])}
+    result.update((name, min(values)) for name, values in timings.items())
+    say(
+        f"verify {result['chunks']:,} chunks, {size / 1e9:.2f} GB: load {result['load_checksums']:.1f} s "
+        f"with checksums, {result['load_sizes']:.1f} s with sizes only"
+    )
+    return result

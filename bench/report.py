@@ -115,6 +115,19 @@ def targets(results: JSON) -> list[tuple[str, str, str, str]]:
                 _ok(bool(good)),
             )
         )
+    scaling = results.get("scaling", {}).get("rows", [])
+    if scaling:
+        sizes = sorted({row["mb"] for row in scaling})
+        per_mb = {(row["shape"], row["mb"]): row["seconds_per_mb"] for row in scaling}
+        worst = max(per_mb[shape, sizes[-1]] / per_mb[shape, sizes[0]] for shape, _ in per_mb)
+        rows.append(
+            (
+                f"build linear: s/MB at {sizes[-1]} MB ≤ 1.5 × s/MB at {sizes[0]} MB, every input",
+                f"worst {worst:.2f} ×",
+                f"{len({shape for shape, _ in per_mb})} inputs",
+                _ok(worst <= 1.5),
+            )
+        )
     for memory in results.get("memory", []):
         per_chunk = memory["bytes_per_chunk_loaded"]
         rows.append(
@@ -150,6 +163,10 @@ def markdown(results: JSON) -> str:
         + " (shared machine: other work ran meanwhile; every figure sits beside its reference from the same run)",
         f"- Python {machine['python']}, torch threads {machine['torch_threads']}; {versions}",
         f"- Model {results['model']}; whole run {results.get('seconds', 0) / 60:.1f} min",
+        *(
+            f"- Part {part} measured again on {when['date']} at commit {when['commit']} (same machine type)"
+            for part, when in results.get("remeasured", {}).items()
+        ),
         "",
         "## Targets",
         "",
@@ -159,12 +176,14 @@ def markdown(results: JSON) -> str:
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in targets(results)]
     lines += (
         _build(results)
+        + _scaling(results)
         + _latency(results)
         + _reader(results)
         + _threads(results)
         + _profile(results)
         + _ann(results)
         + _memory(results)
+        + _verify(results)
         + _bot(results)
     )
     return "\n".join(lines) + "\n"
@@ -374,6 +393,64 @@ def _memory(results: JSON) -> list[str]:
         )
     sizes = ", ".join(f"{name} {size / rows[-1]['chunks']:.0f} B" for name, size in rows[-1]["disk_files"].items())
     lines += ["", f"On disk per chunk at {_n(rows[-1]['chunks'])} chunks: {sizes}."]
+    return lines
+
+
+def _scaling(results: JSON) -> list[str]:
+    rows = results.get("scaling", {}).get("rows", [])
+    if not rows:
+        return []
+    sizes = sorted({row["mb"] for row in rows})
+    lines = [
+        "",
+        "## Build time against input size (one article per build)",
+        "",
+        "A full build of one article of each size, with a stand-in for the model (random vectors, so that "
+        "8 MB of tiny sentences, two million of them, can be built here; the model's own cost per sentence "
+        "is constant, see section 1). Seconds per MB: flat across sizes means linear.",
+        "",
+        "| input | " + " | ".join(f"{mb} MB" for mb in sizes) + " | largest / smallest, per MB |",
+        "|---|" + "---|" * len(sizes) + "---|",
+    ]
+    for shape in dict.fromkeys(row["shape"] for row in rows):
+        by_size = {row["mb"]: row for row in rows if row["shape"] == shape}
+        cells = [f"{by_size[mb]['seconds']:.1f} s ({by_size[mb]['seconds_per_mb']:.2f} s/MB)" for mb in sizes]
+        ratio = by_size[sizes[-1]]["seconds_per_mb"] / by_size[sizes[0]]["seconds_per_mb"]
+        lines.append(f"| {shape} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    largest = [row for row in rows if row["mb"] == sizes[-1]]
+    lines += [
+        "",
+        f"Stages at {sizes[-1]} MB, seconds (read and clean / chunk and split sentences / stand-in embedding / "
+        "save: FAISS, BM25, aliases, files, checksums): "
+        + "; ".join(
+            f"{row['shape']} {row['read_clean']:.1f} / {row['chunk']:.1f} / {row['embed_stub']:.1f} / {row['save']:.1f}"
+            for row in largest
+        )
+        + ".",
+    ]
+    return lines
+
+
+def _verify(results: JSON) -> list[str]:
+    rows = results.get("verify", [])
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Checksums at load",
+        "",
+        "`load_index` checks every file's size and SHA-256 against the manifest (the default), against "
+        "`load_index(checksums=False)`, which checks sizes only; best of two, alternating, files in the page cache.",
+        "",
+        "| chunks | index on disk | load with checksums s | load, sizes only s | checksums alone s | cost |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in sorted(rows, key=lambda r: r["size"]):
+        extra = row["load_checksums"] / row["load_sizes"] - 1
+        lines.append(
+            f"| {_n(row['chunks'])} | {row['bytes'] / 1e9:.2f} GB | {row['load_checksums']:.2f} | "
+            f"{row['load_sizes']:.2f} | {row['checksums_alone']:.2f} | +{extra:.0%} |"
+        )
     return lines
 
 

@@ -163,8 +163,9 @@ def current_generation(folder: Path) -> str | None:
         return None
 
 
-def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
-    """Load the generation the manifest names; check it matches `wanted` when given."""
+def load_index(folder: Path, wanted: IndexSpec | None = None, *, checksums: bool = True) -> StoredIndex:
+    """Load the generation the manifest names; check it matches `wanted` when given, and that its
+    files are those the build wrote (sizes always; SHA-256 too unless `checksums` is False)."""
     manifest = read_manifest(folder)
     try:
         spec = IndexSpec(
@@ -179,7 +180,7 @@ def load_index(folder: Path, wanted: IndexSpec | None = None) -> StoredIndex:
         raise CorruptIndexError(f"the index manifest in {folder} is incomplete; run `storybot index build`") from exc
     if wanted is not None:
         _check_spec(spec, wanted, folder)
-    check_files(folder, generation, manifest.get("files"))
+    check_files(folder, generation, manifest.get("files"), checksums=checksums)
 
     def read(name: str, parse: Callable[[Path], T]) -> T:
         """One file of the generation, parsed; any failure is the one "damaged" error."""
