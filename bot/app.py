@@ -47,6 +47,7 @@ def bot_config(settings: Settings) -> BotConfig:
         admin_role_ids=list(settings.admin_role_ids),
         cooldown_seconds=settings.cooldown_seconds,
         reload_seconds=settings.reload_seconds,
+        fetch_allow_private=settings.fetch_allow_private,
     )
 
 

@@ -1,4 +1,5 @@
-"""StoryBot on Discord: /ask, /sources, /help, /reindex, mentions, replies and answer channels."""
+"""StoryBot on Discord: /ask, /sources, /help, /reindex, mentions, replies and answer channels
+(/add and /remove are in bot.articles)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import render
+from bot.checks import Refused, admin_check
 from bot.service import RebuildRunning, StoryService
 from index import Answer, BuildProgress, QuestionError, StoryError, validate_question
 
@@ -41,6 +43,7 @@ class BotConfig:
     admin_role_ids: list[int] = field(default_factory=list)
     cooldown_seconds: float = 5.0
     reload_seconds: float = 30.0  # how often to look for an index another process built (0: never)
+    fetch_allow_private: bool = False  # /add may fetch loopback, private and link-local addresses
 
 
 class Cooldowns:
@@ -64,10 +67,6 @@ class Cooldowns:
             for key in sorted(self._last, key=self._last.__getitem__)[:5_000]:
                 del self._last[key]
         return 0.0
-
-
-class Refused(app_commands.CheckFailure):
-    """An expected refusal; its message is shown to the user as is."""
 
 
 class StoryTree(app_commands.CommandTree["StoryBot"]):
@@ -128,18 +127,6 @@ def _question_check(interaction: discord.Interaction[StoryBot]) -> bool:
     return True
 
 
-def _admin_check(interaction: discord.Interaction[StoryBot]) -> bool:
-    bot = interaction.client
-    if bot.is_admin(interaction.user):
-        return True
-    log.warning(
-        "refused /reindex: user %s in guild %s lacks Manage Server and is not a StoryBot admin",
-        interaction.user.id,
-        interaction.guild_id,
-    )
-    raise Refused("Only people with Manage Server (or listed as StoryBot admins) can rebuild the index.")
-
-
 class StoryBot(commands.AutoShardedBot):
     """Sharded as Discord asks (one process runs every shard unless `shard_ids` picks some)."""
 
@@ -173,6 +160,9 @@ class StoryBot(commands.AutoShardedBot):
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        from bot.articles import Articles
+
+        await self.add_cog(Articles(self))
         if self.shard_ids is not None and 0 not in self.shard_ids:
             log.info("slash commands are synced by the process that runs shard 0")
         elif self.config.guild_id:
@@ -284,7 +274,7 @@ class StoryBot(commands.AutoShardedBot):
         @tree.command(name="reindex", description="Admins: re-read the articles folder and rebuild the index.")
         @app_commands.default_permissions(manage_guild=True)
         @app_commands.guild_only()
-        @app_commands.check(_admin_check)
+        @app_commands.check(admin_check)
         async def reindex(interaction: discord.Interaction[StoryBot]) -> None:
             await self.reindex(interaction)
 

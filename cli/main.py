@@ -228,6 +228,50 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     return status
 
 
+def _is_url(text: str) -> bool:
+    return "://" in text[:16]
+
+
+def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Each URL fetched and each file read, saved as Markdown into the articles folder; then one
+    incremental build for all of them. A source that fails is one line; the others still go in."""
+    from index import StoryError
+    from index.fetch import fetch_page_sync
+    from index.intake import Added, add_page, add_upload
+
+    status, added = 0, list[Added]()
+    for source in args.sources:
+        try:
+            if _is_url(source):
+                page = fetch_page_sync(source, allow_private=settings.fetch_allow_private)
+                new = [add_page(settings.articles_dir, page.text, page.url, by="the terminal")]
+            else:
+                path = Path(source)
+                new = add_upload(settings.articles_dir, path.name, path.read_bytes(), by="the terminal")
+        except (StoryError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            print(f"storybot: {source}: {reason}", file=sys.stderr)
+            status = EXIT_ERROR
+            continue
+        for item in new:
+            print(f"added {item.path.name}\n" + "\n".join(f"  {line}" for line in item.describe()))
+        added += new
+    if added:
+        report = make_engine(settings, reader=False).build(progress=_TerminalProgress(sys.stderr))
+        print(report.summary())
+    return status if added or status else EXIT_ERROR
+
+
+def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from index.intake import remove_article
+
+    article, moved = remove_article(settings.articles_dir, args.article_id, by="the terminal")
+    print(f"removed {article.title or article.id}: moved to {moved}")
+    report = make_engine(settings, reader=False).build(progress=_TerminalProgress(sys.stderr))
+    print(report.summary())
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from index import evaluate, load_questions, use_threads
 
@@ -268,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=cmd_index_stats)
     verify = index_commands.add_parser("verify", help="check every index file against the checksums of its build")
     verify.set_defaults(handler=cmd_index_verify)
+
+    add = commands.add_parser("add", help="add articles: web pages by URL, or .txt/.md/.json/.jsonl/.html files")
+    add.add_argument("sources", nargs="+", metavar="URL_OR_FILE")
+    add.set_defaults(handler=cmd_add)
+    remove = commands.add_parser("remove", help="move an article out of the articles folder (into removed/)")
+    remove.add_argument("article_id", metavar="ARTICLE_ID", help="as `storybot index stats` shows it, in brackets")
+    remove.set_defaults(handler=cmd_remove)
 
     ask = commands.add_parser("ask", help="answer a question with cited snippets")
     ask.add_argument("question", nargs="+", help="the question; - reads one question a line from stdin")

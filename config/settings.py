@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     shard_ids: Annotated[list[Annotated[int, Field(ge=0)]], NoDecode] = Field(
         [], description="The shards this process runs (needs STORYBOT_SHARD_COUNT); unset: all of them."
     )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Let /add and storybot add fetch pages on loopback, private and link-local addresses "
+        "(a LAN; the tests).",
+    )
     discord_api_base: str | None = Field(None, description="Another Discord REST base URL (tests only).")
     discord_gateway: str | None = Field(None, description="Another Discord gateway URL (tests only).")
 

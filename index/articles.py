@@ -26,7 +26,8 @@ TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES
 METADATA_FIELDS = ("title", "outlet", "date", "url", "author")
 TEXT_FIELDS = ("text", "body", "content")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -167,9 +168,16 @@ def split_front_matter(raw: str) -> tuple[dict[str, Any], str]:
     return data, raw[match.end() :]
 
 
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
+_ESCAPED_BASE = 0xF0000  # a private-use plane: the rules below leave these characters alone
+_ESCAPED = re.compile("[\U000f0000-\U000f007f]")
+
+
 def markdown_to_text(markdown: str) -> str:
-    """Markdown syntax off, words kept: headings, emphasis, links (their text), images, tags."""
-    text = _MD_IMAGE.sub("", markdown)
+    """Markdown syntax off, words kept: headings, emphasis, links (their text), images, tags.
+    A backslash-escaped character ("\\*") is kept as the character, as Markdown does."""
+    text = _MD_ESCAPE.sub(lambda escaped: chr(_ESCAPED_BASE + ord(escaped[1])), markdown)
+    text = _MD_IMAGE.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEADING.sub(lambda heading: heading[1].rstrip(" \t").rstrip("#").rstrip(" \t"), text)
     text = _MD_QUOTE.sub("", text)
@@ -180,7 +188,8 @@ def markdown_to_text(markdown: str) -> str:
         if stripped == text:
             break
         text = stripped
-    return _HTML_TAG.sub("", text)
+    text = _HTML_TAG.sub("", text)
+    return _ESCAPED.sub(lambda kept: chr(ord(kept[0]) - _ESCAPED_BASE), text)
 
 
 # --- building articles -----------------------------------------------------------------------------
@@ -266,11 +275,37 @@ def _read_text(path: Path) -> str:
         raise ArticleError(f"not UTF-8 text (byte {exc.start})") from exc
 
 
+def _read_html(path: Path) -> str:
+    """A saved page: its declared charset may be anything, so bytes that do not decode are replaced."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ArticleError(f"file is {size // (1024 * 1024)} MiB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    data = path.read_bytes()
+    from index.extraction import declared_charset
+
+    return data.decode(declared_charset(data) or "utf-8", errors="replace")
+
+
+def article_from_html(article_id: str, html: str, url: str | None = None) -> Article:
+    """The article in a web page (index.extraction), cleaned like any other article."""
+    from index.extraction import NO_TEXT, extract_html
+
+    page = extract_html(html, url)
+    try:
+        return make_article(article_id, page.text, page.metadata())
+    except ArticleError as exc:
+        if "no article text" in str(exc):  # what trafilatura found was a menu or a counter: clutter
+            raise ArticleError(NO_TEXT) from exc
+        raise
+
+
 def read_file(path: Path, article_id: str) -> tuple[list[Article], list[Skipped]]:
     """The articles in one file, and the records in it that had to be skipped."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ArticleError(f"unknown file type {suffix or '(no extension)'}; use .txt, .md, .json or .jsonl")
+        raise ArticleError(f"unknown file type {suffix or '(no extension)'}; use .txt, .md, .json, .jsonl or .html")
+    if suffix in HTML_SUFFIXES:
+        return [article_from_html(article_id, _read_html(path))], []
     raw = _read_text(path)
     if suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES:
         meta, body = split_front_matter(raw)
@@ -296,8 +331,9 @@ def read_file(path: Path, article_id: str) -> tuple[list[Article], list[Skipped]
     return articles, skipped
 
 
-def load_corpus(folder: Path) -> Corpus:
-    """Every article under `folder` (recursively, in name order); unreadable files are skipped."""
+def load_corpus(folder: Path, *, warn: bool = True) -> Corpus:
+    """Every article under `folder` (recursively, in name order); unreadable files are skipped
+    (and logged as warnings when `warn`)."""
     corpus = Corpus()
     if not folder.is_dir():
         raise ArticleError(f"articles folder {folder} does not exist; create it or set STORYBOT_ARTICLES_DIR")
@@ -320,6 +356,6 @@ def load_corpus(folder: Path) -> Corpus:
             skipped, articles = [Skipped(article_id, f"cannot be read ({exc.__class__.__name__})")], []
         corpus.articles.extend(articles)
         corpus.skipped.extend(skipped)
-    for item in corpus.skipped:
+    for item in corpus.skipped if warn else ():
         log.warning("skipped %s: %s", item.path, item.reason)
     return corpus

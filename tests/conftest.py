@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from index import Answerer, CrossEncoderReader, Engine, SentenceTransformerEmbed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_ARTICLES = ROOT / "data" / "articles"
+PAGES = Path(__file__).resolve().parent / "pages"  # saved news pages, invented
 
 # Tests never reach a model hub; the bundled model is a local folder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -82,3 +86,53 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+class _Pages(http.server.SimpleHTTPRequestHandler):
+    """tests/pages, a redirect to one of them, and quiet logs."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, directory=str(PAGES), **kwargs)  # type: ignore[arg-type]
+
+    def do_GET(self) -> None:
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/news.html")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def pages_url() -> Iterator[str]:
+    """tests/pages served over HTTP from 127.0.0.1 (a thread; /moved redirects to /news.html)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def cli_env(tmp_path: Path, index_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `storybot` process over a writable copy of the bundled articles in
+    `tmp_path`, nothing from the outside's STORYBOT_* or token; `settings` as STORYBOT_NAME=value."""
+    articles = tmp_path / "articles"
+    shutil.copytree(BUNDLED_ARTICLES, articles)
+    values = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_") and k != "DISCORD_TOKEN"}
+    return (
+        values
+        | {
+            "PYTHONPATH": str(ROOT),
+            "HF_HUB_OFFLINE": "1",
+            "STORYBOT_ARTICLES_DIR": str(articles),
+            "STORYBOT_INDEX_DIR": str(index_dir),
+            "STORYBOT_READER_MODEL": "none",
+        }
+        | {f"STORYBOT_{name.upper()}": value for name, value in settings.items()}
+    )

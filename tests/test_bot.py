@@ -340,3 +340,93 @@ async def test_a_sharded_bot_answers_in_every_shard(world: World) -> None:
 
     assert world.env.bot.shard_count == 2
     assert _embed_of(result).title == QUESTION
+
+
+# --- /add and /remove ---------------------------------------------------------------------------------
+
+TRAM = "Harwick's first tram in 70 years carries 4,000 riders on opening day"
+TRAM_URL = "https://www.harwick-courier.example/news/2025/06/harwick-tram-line-1-opens"
+LIBRARY = "Kestrel Hill library reopens with a 'seed bank' and late nights"
+ALLOW_PRIVATE = pytest.mark.parametrize("bot_config", [BotConfig(cooldown_seconds=0, fetch_allow_private=True)])
+
+
+def _cited_titles(result: simcord.InteractionResult) -> str:
+    return _fold(_sources_text(_embed_of(result)))
+
+
+@ALLOW_PRIVATE
+async def test_an_admin_adds_a_page_by_url_and_ask_cites_it_with_its_link(world: World, pages_url: str) -> None:
+    added = await world.admin.slash(world.channel, "add", url=f"{pages_url}/moved")
+
+    assert added.ephemeral
+    embed = _embed_of(added)
+    assert embed.title == f"Added: {TRAM}"
+    assert embed.url == TRAM_URL
+    stored = _fold(" ".join(str(f.value) for f in embed.fields))
+    assert "The Harwick Courier" in stored
+    assert "2025-06-14" in stored
+    assert "More than 4,000 people rode Harwick's new tram" in stored
+    assert embed.footer.text
+    assert embed.footer.text.startswith("Indexed: update: 1 added, 0 changed, 0 removed, 3 unchanged")
+    assert [p.name for p in world.articles.glob("2025-06-14-*.md")]
+
+    asked = await world.member.slash(world.channel, "ask", question="How many people rode the tram in Harwick?")
+    sources = _sources_text(_embed_of(asked))
+    assert TRAM in sources.replace("\\", "")
+    assert TRAM_URL in sources
+
+    again = await world.admin.slash(world.channel, "add", url=f"{pages_url}/news.html")
+    assert again.ephemeral
+    assert _texts(again) == f"Already have it: {TRAM}."
+
+
+@ALLOW_PRIVATE
+async def test_an_admin_adds_an_attachment_and_removes_it_again(world: World) -> None:
+    from tests.conftest import PAGES
+
+    added = await world.admin.slash(world.channel, "add", file=("library.html", (PAGES / "second.html").read_bytes()))
+    assert _embed_of(added).title == f"Added: {LIBRARY}"
+    cited = await world.member.slash(world.channel, "ask", question="When did the Kestrel Hill library reopen?")
+    assert LIBRARY in _cited_titles(cited).replace("\\", "")
+
+    choices = await world.admin.autocomplete(world.channel, "remove", "article", "kestrel")
+    assert [c["name"] for c in choices] == [f"{LIBRARY} · Pendlebrook Gazette · 2025-09-02"]
+    removed = await world.admin.slash(world.channel, "remove", article=choices[0]["value"])
+
+    assert removed.ephemeral
+    text = _texts(removed)
+    assert text.startswith(f"Removed **{LIBRARY}**: moved to `")
+    assert "1 removed" in text
+    assert (world.articles.parent / "removed" / choices[0]["value"]).is_file()
+    after = await world.member.slash(world.channel, "ask", question="When did the Kestrel Hill library reopen?")
+    assert all(LIBRARY not in _fold(m.content + _sources_text(e)) for m in after.followups for e in m.embeds)
+
+
+@ALLOW_PRIVATE
+@pytest.mark.parametrize(("command", "option"), [("add", "url"), ("remove", "article")])
+async def test_add_and_remove_are_hidden_from_members_and_refused_if_they_reach_them(
+    world: World, pages_url: str, command: str, option: str
+) -> None:
+    value = f"{pages_url}/news.html" if command == "add" else "000_c48745c27fb190c3.txt"
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.member.slash(world.channel, command, **{option: value})
+    bot = world.env.bot
+    assert isinstance(bot, StoryBot)
+    registered = next(c for c in await bot.tree.fetch_commands() if c.name == command)
+    world.guild.set_command_permissions(registered, {world.member: True})  # a server owner's override
+
+    result = await world.member.slash(world.channel, command, **{option: value})
+
+    assert result.ephemeral
+    assert _texts(result) == f"Only people with Manage Server (or listed as StoryBot admins) can use /{command}."
+    assert_error(world.env, app_commands.CheckFailure)
+    assert not list(world.articles.glob("*.md"))
+    assert (world.articles / "000_c48745c27fb190c3.txt").is_file()
+
+
+async def test_a_private_address_is_refused_with_the_setting_off(world: World, pages_url: str) -> None:
+    refused = await world.admin.slash(world.channel, "add", url=f"{pages_url}/news.html")
+
+    assert refused.ephemeral
+    assert _texts(refused) == "That address is on a private network."
+    assert not list(world.articles.glob("*.md"))

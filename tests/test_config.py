@@ -54,6 +54,7 @@ def test_with_nothing_set_every_setting_has_its_default() -> None:
         "reload_seconds": 30.0,
         "shard_count": None,
         "shard_ids": [],
+        "fetch_allow_private": False,
         "discord_api_base": None,
         "discord_gateway": None,
     }
@@ -120,6 +121,15 @@ def test_each_setting_is_read_from_its_storybot_variable(
 ) -> None:
     monkeypatch.setenv(variable, value)
     assert getattr(load_settings(), field) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("1", True), ("false", False), ("0", False)])
+def test_fetching_private_addresses_is_off_unless_the_environment_turns_it_on(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    assert load_settings().fetch_allow_private is False
+    monkeypatch.setenv("STORYBOT_FETCH_ALLOW_PRIVATE", value)
+    assert load_settings().fetch_allow_private is expected
 
 
 def test_variables_without_the_storybot_prefix_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:

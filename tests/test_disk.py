@@ -9,7 +9,6 @@ tests are skipped; the file size limit (RLIMIT_FSIZE) works everywhere and fails
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import signal
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUNDLED_ARTICLES, ROOT
+from tests.conftest import cli_env
 
 QUESTION = "Who composed Love Wins All?"
 NEW_ARTICLE = (
@@ -41,17 +40,7 @@ needs_namespaces = pytest.mark.skipif(not _namespaces_allowed(), reason="this ma
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    articles = tmp_path / "articles"
-    shutil.copytree(BUNDLED_ARTICLES, articles)
-    values = {k: v for k, v in os.environ.items() if not k.startswith("STORYBOT_") and k != "DISCORD_TOKEN"}
-    return values | {
-        "PYTHONPATH": str(ROOT),
-        "HF_HUB_OFFLINE": "1",
-        "STORYBOT_ARTICLES_DIR": str(articles),
-        "STORYBOT_INDEX_DIR": str(tmp_path / "disk" / "index"),
-        "STORYBOT_READER_MODEL": "none",
-        "STORYBOT_LOG_LEVEL": "WARNING",
-    }
+    return cli_env(tmp_path, tmp_path / "disk" / "index", log_level="WARNING")
 
 
 def storybot(*args: str, env: dict[str, str], limit_bytes: int | None = None) -> subprocess.CompletedProcess[str]:
