@@ -3,6 +3,9 @@
 StoryError
 ├── QuestionError        the question is empty or too long
 ├── ArticleError         one article file cannot be read (builds skip it with a warning)
+├── FetchError           a page for /add cannot be fetched (index.fetch)
+├── IntakeError          an article cannot be added or removed (index.intake)
+├── DuplicateArticleError  /add of an article already in the folder (index.intake)
 ├── ModelError           the embedding model cannot be loaded
 ├── BuildLockedError     another build is writing the index folder
 ├── IndexWriteError      the index folder cannot be written (disk full, read-only)

@@ -133,9 +133,10 @@ async def test_the_bot_process_syncs_answers_a_slash_command_and_a_mention(tmp_p
     async with FakeDiscord(TOKEN) as fake, bot_process(_environment(fake, tmp_path), tmp_path) as bot:
         await _ready(fake, bot)
         synced = {c["name"] for c in fake.guild_commands[fake.guild.id]}
-        assert synced == {"ask", "sources", "help", "reindex"}
-        reindex = next(c for c in fake.guild_commands[fake.guild.id] if c["name"] == "reindex")
-        assert int(reindex["default_member_permissions"]) == PERMISSION_MANAGE_GUILD
+        assert synced == {"ask", "sources", "help", "reindex", "add", "remove"}
+        for admin_only in ("reindex", "add", "remove"):
+            command = next(c for c in fake.guild_commands[fake.guild.id] if c["name"] == admin_only)
+            assert int(command["default_member_permissions"]) == PERMISSION_MANAGE_GUILD
 
         asked = await fake.send_interaction("ask", {"question": "Who composed Love Wins All?"})
         answer = await fake.wait_for_message(where=lambda m: m.interaction is asked, timeout=60)
@@ -196,6 +197,27 @@ async def test_a_second_reindex_while_one_runs_is_refused(tmp_path: Path) -> Non
         asked = await fake.send_interaction("ask", {"question": "Who composed Love Wins All?"})
         answer = await fake.wait_for_message(where=lambda m: m.interaction is asked, timeout=60)
         assert "Dong Hwan" in _embed_text(answer)
+
+
+async def test_an_admin_adds_a_page_by_url_and_the_bot_process_then_cites_it(tmp_path: Path, pages_url: str) -> None:
+    async with FakeDiscord(TOKEN) as fake:
+        env = _environment(fake, tmp_path, STORYBOT_FETCH_ALLOW_PRIVATE="true")
+        async with bot_process(env, tmp_path) as bot:
+            await _ready(fake, bot)
+            added = await fake.send_interaction(
+                "add", {"url": f"{pages_url}/news.html"}, user=fake.owner, permissions=PERMISSION_MANAGE_GUILD
+            )
+            stored = await fake.wait_for_message(where=lambda m: m.interaction is added and bool(m.embeds), timeout=120)
+            assert stored.payload.get("flags", 0) & 64  # ephemeral: the admin alone sees it
+            assert "Added: Harwick's first tram in 70 years" in _embed_text(stored)
+
+            asked = await fake.send_interaction("ask", {"question": "How many people rode the new tram in Harwick?"})
+            answer = await fake.wait_for_message(where=lambda m: m.interaction is asked, timeout=60)
+            sources = " ".join(str(f.get("value", "")) for e in answer.embeds for f in e.get("fields", []))
+            assert "harwick-courier.example/news/2025/06/harwick-tram-line-1-opens" in sources
+            log = await _log_lines(bot, "added ", f"by user {fake.owner.id}", "saved as ")
+            assert len(log) == 1
+            assert not fake.errors
 
 
 async def test_without_the_message_content_intent_the_bot_says_so_and_still_answers(tmp_path: Path) -> None:
