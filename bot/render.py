@@ -80,7 +80,10 @@ def answer_embed(answer: Answer, index: StoredIndex) -> discord.Embed:
         markers = "".join(f"`[{marker[s.article_id]}]`" for s in citation.sources)
         outlets = len({source.outlet or source.article_id for source in citation.sources})
         reported = f" · reported by {outlets} outlets" if outlets > 1 else ""
-        blocks.append(f"**{citation.n}.** “{_plain(citation.snippet)}” {markers}{reported}")
+        block = f"**{citation.n}.** “{_plain(citation.snippet)}” {markers}{reported}"
+        for disagreement in answer.disagreements_of(citation.n):  # one line under the snippet
+            block += f"\n-# ⚠️ {_plain(disagreement.line())}"
+        blocks.append(block)
     embed = discord.Embed(
         title=cut(" ".join(answer.question.split()), TITLE_LIMIT),
         description=_fit_blocks(blocks, DESCRIPTION_LIMIT),
@@ -120,11 +123,18 @@ def help_embed(index: StoredIndex, answer_channels: list[int]) -> discord.Embed:
         "**Ask**",
         "• `/ask question:` — add `private:True` to see the answer alone",
         "• mention me with a question, or reply to one of my answers with a follow-up",
+        "• on anyone's message: Apps → **Ask StoryBot** answers its text, to you first",
     ]
     if answer_channels:
         channels = ", ".join(f"<#{c}>" for c in answer_channels)
         lines.append(f"• in {channels} just ask: I answer questions the articles cover and stay quiet otherwise")
-    lines += ["", "**Also**", "• `/sources` — the articles I have read", "• `/reindex` — admins: re-read the articles"]
+    lines += [
+        "",
+        "**Also**",
+        "• 👍 / 👎 under an answer tell the people who run me whether it helped",
+        "• `/sources` — the articles I have read",
+        "• `/reindex` — admins: re-read the articles",
+    ]
     embed = discord.Embed(title="StoryBot", description="\n".join(lines), colour=COLOUR)
     embed.set_footer(text=built_footer(index))
     return embed

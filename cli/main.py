@@ -36,6 +36,7 @@ def render_answer(answer: Answer) -> str:
         for source in citation.sources:
             own_words = "" if source.same_passage else " (reports it in its own words)"
             lines.append(f"    — {source.label()}{own_words}")
+        lines.extend(f"    {disagreement.line()}" for disagreement in answer.disagreements_of(citation.n))
         lines.append("")
     lines.append("Sources")
     for source, numbers in answer.sources():
@@ -286,6 +287,30 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    """The questions the bot's users voted down, most down votes first (bot.feedback), or with
+    --jsonl the same questions as a draft eval set: eval/README.md's format without `expect`."""
+    from bot.feedback import tally
+
+    path = settings.index_dir.parent / "feedback.jsonl"
+    questions = tally(path)
+    if questions is None:
+        print(f"no feedback yet ({path} does not exist); votes on the bot's answers are written there")
+        return 0
+    down = [q for q in questions if q.down]
+    if args.jsonl:
+        for n, question in enumerate(down, start=1):
+            print(json.dumps({"id": f"feedback-{n}", "question": question.question}, ensure_ascii=False))
+        return 0
+    if not down:
+        print(f"no answers voted down ({sum(q.up for q in questions)} 👍)")
+    for question in down:
+        print(f"{question.down} 👎 {question.up} 👍  {question.question}")
+        for source in question.sources:
+            print(f"    {source}")
+    return 0
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run
 
@@ -329,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("file", type=Path, help="questions, one JSON object a line (see eval/README.md)")
     evaluation.add_argument("--json", action="store_true", help="print the metrics and misses as one JSON object")
     evaluation.set_defaults(handler=cmd_eval)
+
+    feedback = commands.add_parser("feedback", help="the questions voted down on Discord, most votes first")
+    feedback.add_argument(
+        "--jsonl", action="store_true", help="print them as a draft eval set (JSONL without `expect`)"
+    )
+    feedback.set_defaults(handler=cmd_feedback)
 
     run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN; same as python -m bot)")
     run.set_defaults(handler=cmd_run)

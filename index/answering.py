@@ -16,6 +16,7 @@ from index.aliases import expand
 from index.answer_types import DATE, NUMBER, announces, expected_type, holds, list_items
 from index.articles import Article
 from index.chunking import Span
+from index.disagreement import DATED, differences
 from index.embedding import Embedder
 from index.errors import QuestionError
 from index.lexical import terms
@@ -34,6 +35,15 @@ QUOTE_COSINE = 0.90
 CORROBORATE_TERMS = 4
 RARE_SHARE = 0.2  # a word in fewer than this share of chunks counts as less common
 CORROBORATE_CHUNKS = 8
+# Two cited snippets of different outlets tell the same fact with different values (a disagreement)
+# when their sentences share at least this many words besides the values themselves (the harbour
+# ballot, "87 per cent ... backing a strike" / "91 per cent ... voted for strike action", shares 5),
+# are not about two differently named things ("The Tern, which can carry 90 passengers" / "The
+# Guillemot, which can carry 120"), and the values are amounts: sentences about two events of one
+# story share many words and each has its date, so dates are compared only between sentences that
+# corroboration pairs as the same fact.
+DISAGREE_TERMS = 5
+_LEADING_WORD = re.compile(r"(?:The |A |An )?(?P<word>[A-Z][a-z]+)\b")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,29 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Version:
+    """One outlet's value of a fact the outlets disagree on: as written, and where."""
+
+    value: str
+    source: Source
+    start: int  # the value's offsets in that article's cleaned text
+    end: int
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Outlets telling the fact of citation `citation` with different values (index.disagreement)."""
+
+    citation: int
+    versions: tuple[Version, ...]
+
+    def line(self) -> str:
+        """ "Outlets differ: 87 per cent (The Mellick Courier) · 91 per cent (North Sound Radio)" """
+        told = [f"{v.value} ({v.source.outlet or v.source.title or v.source.article_id})" for v in self.versions]
+        return "Outlets differ: " + " · ".join(told)
+
+
+@dataclass(frozen=True)
 class Citation:
     """One snippet as shown, numbered in display order, with every article that carries it."""
 
@@ -75,6 +108,7 @@ class Answer:
     # The reader's best probability that a passage answers (None without a reader): what the
     # abstention threshold is compared with.
     confidence: float | None = None
+    disagreements: tuple[Disagreement, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +124,20 @@ class Answer:
                 }
                 for c in self.citations
             ],
+            "disagreements": [
+                {
+                    "citation": d.citation,
+                    "values": [
+                        {"value": v.value, "start": v.start, "end": v.end, "source": v.source.__dict__.copy()}
+                        for v in d.versions
+                    ],
+                }
+                for d in self.disagreements
+            ],
         }
+
+    def disagreements_of(self, citation: int) -> list[Disagreement]:
+        return [d for d in self.disagreements if d.citation == citation]
 
     def sources(self) -> list[tuple[Source, list[int]]]:
         """Each cited article once, in order of first citation, with the citation numbers."""
@@ -188,6 +235,7 @@ class _Candidate:
     unit: Span
     sources: list[Source] = field(default_factory=list)
     row: int = -1  # the unit's row in the index
+    differing: list[tuple[Version, Version]] = field(default_factory=list)  # this snippet's value, another's
 
 
 class Answerer:
@@ -246,11 +294,17 @@ class Answerer:
                 return Answer(text, abstained=True, confidence=confidence)
         if self.options.corroborate:
             self._corroborate(chosen)
+            self._compare_citations(chosen)
         citations = tuple(
             Citation(n, c.article.text[c.span[0] : c.span[1]], c.score, tuple(c.sources))
             for n, c in enumerate(chosen, start=1)
         )
-        return Answer(text, abstained=not citations, citations=citations, confidence=confidence)
+        disagreements = tuple(
+            Disagreement(n, (mine, theirs)) for n, c in enumerate(chosen, start=1) for mine, theirs in c.differing
+        )
+        return Answer(
+            text, abstained=not citations, citations=citations, confidence=confidence, disagreements=disagreements
+        )
 
     def retrieve(self, text: str) -> list[_Candidate]:
         """Candidate sentences, each with its snippet window, best first by closeness to the question."""
@@ -315,7 +369,9 @@ class Answerer:
         """Add the other outlets that report a snippet's fact in their own words: a sentence of
         theirs close in meaning (cosine ≥ CORROBORATE_COSINE) to a sentence of the snippet and
         sharing at least CORROBORATE_TERMS of its less common words (names, numbers, rare terms),
-        or nearly identical (cosine ≥ QUOTE_COSINE: the same quote)."""
+        or nearly identical (cosine ≥ QUOTE_COSINE: the same quote). When the two tell the fact
+        with different values (index.disagreement), the other outlet does not corroborate it: the
+        pair is a disagreement, shown with both versions."""
         lexical = self.index.lexical
         # Less common: in few chunks. A fact two outlets share is in at least two articles' chunks
         # (up to four with overlap), so in a small corpus a handful of chunks still counts as few.
@@ -352,21 +408,88 @@ class Answerer:
                 continue
             similarity = np.asarray(self.index.unit_vectors[candidates], dtype=np.float32) @ mine.T
             closest, cosines = similarity.argmax(axis=1), similarity.max(axis=1)
-            best: dict[int, tuple[float, int]] = {}  # article number -> (cosine, unit row)
+            best: dict[int, tuple[float, int, int]] = {}  # article number -> (cosine, their unit, our unit)
             for unit, i, cosine in zip(candidates, closest.tolist(), cosines.tolist(), strict=True):
                 other = int(self.index.units[unit]["article"])
-                if cosine < CORROBORATE_COSINE or cosine <= best.get(other, (0.0, -1))[0]:
+                if cosine < CORROBORATE_COSINE or cosine <= best.get(other, (0.0, -1, -1))[0]:
                     continue
                 if cosine < QUOTE_COSINE:
                     shared = rare_terms(self._unit_text(rows[i])) & rare_terms(self._unit_text(unit))
                     if len(shared) < CORROBORATE_TERMS:
                         continue
-                best[other] = (cosine, unit)
-            for other, (_, unit) in sorted(best.items(), key=lambda item: -item[1][0]):
+                best[other] = (cosine, unit, rows[i])
+            for other, (_, unit, ours) in sorted(best.items(), key=lambda item: -item[1][0]):
                 article = self.index.entries[other].article
                 start, end = int(self.index.units[unit]["start"]), int(self.index.units[unit]["end"])
                 source = Source(article.id, article.title, article.outlet, article.date, article.url, start, end)
-                c.sources.append(dataclasses.replace(source, same_passage=False))
+                source = dataclasses.replace(source, same_passage=False)
+                differing = self._differing(c, ours, source, unit)
+                if differing:
+                    c.differing.extend(differing)
+                else:
+                    c.sources.append(source)
+
+    def _compare_citations(self, chosen: Sequence[_Candidate]) -> None:
+        """Cited snippets of two outlets that answer with different values: the sentences share
+        DISAGREE_TERMS words besides the values, and give one value each of the same kind."""
+        for i, first in enumerate(chosen):
+            for second in chosen[i + 1 :]:
+                if second.article.id in {s.article_id for s in first.sources}:
+                    continue
+                for ours in self._snippet_units(first):
+                    for unit in self._snippet_units(second):
+                        if self._named_differently(ours, unit):
+                            continue
+                        theirs = second.sources[0]
+                        start, end = int(self.index.units[unit]["start"]), int(self.index.units[unit]["end"])
+                        sentence = dataclasses.replace(theirs, start=start, end=end)
+                        found = self._differing(first, ours, sentence, unit, DISAGREE_TERMS, amounts_only=True)
+                        first.differing.extend(found)
+
+    def _named_differently(self, first: int, second: int) -> bool:
+        """Whether two sentences begin with different names (what each is about): a leading
+        capitalised word its article also writes capitalised in mid-sentence ("the Tern")."""
+        names = [self._leading_name(unit) for unit in (first, second)]
+        return None not in names and names[0] != names[1]
+
+    def _leading_name(self, unit: int) -> str | None:
+        match = _LEADING_WORD.match(self._unit_text(unit))
+        if match is None:
+            return None
+        word = match["word"]
+        mid_sentence = re.search(rf"[a-z,;:] (?:the )?{re.escape(word)}\b", self._article(unit).text)
+        return word if mid_sentence else None
+
+    def _snippet_units(self, c: _Candidate) -> list[int]:
+        number = int(self.index.units[c.row]["article"])
+        first = self.index.entries[number].first_unit
+        spans = self.index.article_units(number)
+        return [first + i for i, (s, e) in enumerate(spans) if c.span[0] <= s and e <= c.span[1]]
+
+    def _differing(
+        self, c: _Candidate, ours: int, theirs: Source, unit: int, shared_terms: int = 0, *, amounts_only: bool = False
+    ) -> list[tuple[Version, Version]]:
+        """Each value our sentence and theirs give differently, as (our version, their version);
+        with `shared_terms`, only when the sentences share that many words besides the values."""
+        mine_text, their_text = self._unit_text(ours), self._unit_text(unit)
+        our_start, their_start = int(self.index.units[ours]["start"]), theirs.start
+        our_source = c.sources[0]
+        pairs = []
+        for difference in differences(mine_text, their_text):
+            (a, b), (x, y) = difference.first, difference.second
+            if amounts_only and difference.key in DATED:
+                continue
+            if shared_terms:
+                values = set(terms(mine_text[a:b])) | set(terms(their_text[x:y]))
+                if len((set(terms(mine_text)) & set(terms(their_text))) - values) < shared_terms:
+                    continue
+            pairs.append(
+                (
+                    Version(mine_text[a:b], our_source, our_start + a, our_start + b),
+                    Version(their_text[x:y], theirs, their_start + x, their_start + y),
+                )
+            )
+        return pairs
 
     def _unit_text(self, unit: int) -> str:
         record = self.index.units[unit]
