@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 import aiohttp
 import discord
@@ -73,7 +74,7 @@ async def serve(settings: Settings, started: float) -> None:
     intents.message_content = True
     try:
         while True:
-            shards: dict[str, object] = {}
+            shards: dict[str, Any] = {}
             if settings.shard_count is not None:
                 shards["shard_count"] = settings.shard_count
                 if settings.shard_ids:

@@ -1,15 +1,19 @@
-"""/add and /remove: admins change which articles the bot has read, from Discord.
+"""/add, /remove and /reindex: admins change which articles the bot has read, from Discord.
 
-Both are admin-only, with the same double check as /reindex (Discord shows the commands only to
-members with Manage Server; the bot checks again when they run). Each answers privately, saves
-or moves the file, runs the incremental build (only the new article is embedded), and logs one
-line: who, what, where.
+The three share an audience, a check and the rebuild, so they are one cog: all admin-only with a
+double check (Discord shows the commands only to members with Manage Server; the bot checks again
+when they run), all answered privately. /add and /remove save or move the file, run the incremental
+build (only the new article is embedded), and log one line: who, what, where. /reindex re-reads
+the whole folder, showing its progress as it goes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +24,7 @@ from discord.ext import commands
 from bot import render
 from bot.checks import Refused, admin_check
 from bot.service import RebuildRunning
-from index import StoryError
+from index import BuildProgress, StoryError
 from index.fetch import fetch_page
 from index.intake import Added, add_page, add_upload, remove_article
 
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+PROGRESS_EVERY = 2.0  # seconds between edits of the /reindex progress message
 
 
 def _who(interaction: discord.Interaction[StoryBot]) -> str:
@@ -134,6 +139,61 @@ class Articles(commands.Cog):
         )
         await interaction.followup.send(render.cut(message, render.CONTENT_LIMIT), ephemeral=True)
 
+    @app_commands.command(name="reindex", description="Admins: re-read the articles folder and rebuild the index.")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @app_commands.check(admin_check)
+    async def reindex(self, interaction: discord.Interaction[StoryBot]) -> None:
+        service = self.bot.service
+        if service.rebuilding:
+            raise Refused("A rebuild is already running; this one was not started. Try again when it is done.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        log.info("/reindex by user %s in guild %s", interaction.user.id, interaction.guild_id)
+        started = dt.datetime.now(dt.UTC)
+        latest: list[BuildProgress] = []
+        done = asyncio.Event()
+
+        async def show_progress() -> None:
+            shown = render.progress_text("reading the articles folder", 0, 0, started)
+            await _quietly(interaction.edit_original_response(content=shown))
+            while not done.is_set():
+                if latest:
+                    event = latest[-1]
+                    text = render.progress_text(event.stage, event.done, event.total, started)
+                    if text != shown:
+                        shown = text
+                        await _quietly(interaction.edit_original_response(content=text))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), PROGRESS_EVERY)
+
+        editor = asyncio.create_task(show_progress())
+        try:
+            rebuilt = await service.rebuild(progress=latest.append)
+        except RebuildRunning:
+            message = "A rebuild is already running; this one was not started."
+        except StoryError as exc:
+            log.warning("/reindex failed, the previous index keeps serving: %s", exc)
+            message = f"The rebuild failed and the previous index keeps serving: {exc}"
+        except Exception:
+            log.exception("/reindex failed, the previous index keeps serving")
+            message = "The rebuild failed and the previous index keeps serving; the error has been logged."
+        else:
+            report = rebuilt.report
+            log.info("/reindex done: %s", report.summary())
+            message = (
+                f"Index rebuilt: {len(report.added)} added, {len(report.changed)} changed, "
+                f"{len(report.removed)} removed, {len(report.unchanged)} unchanged articles; "
+                f"{report.chunks} passages ({report.embedded_chunks} embedded) in {report.seconds:.1f} s."
+            )
+            if report.skipped:
+                names = ", ".join(s.path for s in report.skipped[:5])
+                message += f"\nSkipped {len(report.skipped)} files: {names}" + ("…" if len(report.skipped) > 5 else "")
+        finally:
+            done.set()
+            await editor
+        # Not quietly, unlike the progress: if the result cannot be shown, the tree's on_error apologises.
+        await interaction.edit_original_response(content=render.cut(message, render.CONTENT_LIMIT))
+
     @remove.autocomplete("article")
     async def _complete_article(
         self, interaction: discord.Interaction[StoryBot], current: str
@@ -159,3 +219,11 @@ def _sentence(message: str) -> str:
         return message
     message = message[0].upper() + message[1:]
     return message if message.endswith((".", "!", "?")) else message + "."
+
+
+async def _quietly(awaitable: Awaitable[object]) -> None:
+    """Progress edits are best effort: an expired interaction must not fail the rebuild."""
+    try:
+        await awaitable
+    except discord.HTTPException as exc:
+        log.debug("progress edit failed: %s", exc)

@@ -1,25 +1,34 @@
-"""StoryBot on Discord: /ask, /sources, /help, /reindex, mentions, replies and answer channels
-(/add and /remove are in bot.articles)."""
+"""The StoryBot client: lifecycle, the one error ladder, permissions, message routing, the reload loop.
+
+The commands live in cogs, one module per feature, added in `setup_hook`:
+
+- bot.asking: /ask, /sources, /help and the "Ask StoryBot" message menu (cog Asking)
+- bot.articles: the admins' /add, /remove and /reindex (cog Articles)
+
+and beside them bot.voting (the 👍 / 👎 buttons under public answers, registered here as persistent
+dynamic items, and "Post publicly"), bot.feedback (where the votes go; no Discord in it) and
+bot.checks (who may run what).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import render
-from bot.checks import Refused, admin_check
-from bot.service import RebuildRunning, StoryService
-from index import Answer, BuildProgress, QuestionError, StoryError, validate_question
+from bot import render, voting
+from bot.checks import Refused
+from bot.feedback import FeedbackError, FeedbackLog
+from bot.service import StoryService
+from index import Answer, QuestionError, StoryError, validate_question
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +38,6 @@ discord.VoiceClient.warn_dave = False
 
 # Nothing StoryBot sends pings anyone, whatever the question it repeats holds.
 NO_PINGS = discord.AllowedMentions.none()
-PROGRESS_EVERY = 2.0  # seconds between edits of the /reindex progress message
 REPLY_FAILED = "Sorry, Discord would not take my reply; it has been logged. Please try again in a moment."
 
 
@@ -71,24 +79,39 @@ class Cooldowns:
 
 class StoryTree(app_commands.CommandTree["StoryBot"]):
     """The one error handler: expected errors get one short sentence, a reply Discord would not take an
-    apology in its place, anything else a generic message and a logged traceback."""
+    apology in its place, anything else a generic message and a logged traceback. Commands reach it
+    through `on_error`; button callbacks (bot.voting) hand their errors to `explain` directly."""
 
     async def on_error(self, interaction: discord.Interaction[StoryBot], error: app_commands.AppCommandError) -> None:
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await self.explain(interaction, cause)
+
+    async def explain(self, interaction: discord.Interaction[StoryBot], cause: Exception) -> None:
         if isinstance(cause, discord.HTTPException):
             await apologise(interaction, cause)
             return
         if isinstance(cause, app_commands.CommandOnCooldown):
             message = f"Slow down a little: you can ask again in {cause.retry_after:.0f} s."
-        elif isinstance(cause, Refused | StoryError):
+        elif isinstance(cause, Refused | StoryError | FeedbackError):
             message = str(cause)
         elif isinstance(cause, app_commands.NoPrivateMessage):
             message = "That works in a server, not in direct messages."
         else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("/%s failed", command, exc_info=cause)
+            log.error("%s failed", _what(interaction), exc_info=cause)
             message = "Something went wrong on my side; it has been logged. Please try again later."
         await send_private(interaction, message)
+
+
+def _what(interaction: discord.Interaction[StoryBot]) -> str:
+    """What the user used, for the log: `/ask`, `Ask StoryBot`, or a button's custom id."""
+    command = interaction.command
+    if isinstance(command, app_commands.Command):
+        return f"/{command.qualified_name}"
+    if command is not None:
+        return command.qualified_name
+    data: dict[str, object] = dict(interaction.data or {})
+    custom_id = data.get("custom_id")
+    return f"button {custom_id}" if custom_id else "/?"
 
 
 async def apologise(interaction: discord.Interaction[StoryBot], error: discord.HTTPException) -> None:
@@ -96,7 +119,6 @@ async def apologise(interaction: discord.Interaction[StoryBot], error: discord.H
     shows "thinking…" for ever; so whatever the user is looking at becomes a short apology: the deferred
     response is edited (a route apart from the follow-up that failed), or, when nothing was sent yet,
     the apology is the response. One log line, not a traceback: Discord's status and message say it all."""
-    command = interaction.command.qualified_name if interaction.command else "?"
     try:
         if interaction.response.is_done():
             await interaction.edit_original_response(content=REPLY_FAILED)
@@ -106,7 +128,7 @@ async def apologise(interaction: discord.Interaction[StoryBot], error: discord.H
         outcome = f"could not tell the user either ({again})"
     else:
         outcome = "told the user it failed"
-    log.warning("/%s: Discord did not take the reply (%s); %s", command, error, outcome)
+    log.warning("%s: Discord did not take the reply (%s); %s", _what(interaction), error, outcome)
 
 
 async def send_private(interaction: discord.Interaction[StoryBot], message: str) -> None:
@@ -120,7 +142,8 @@ async def send_private(interaction: discord.Interaction[StoryBot], message: str)
         log.warning("could not tell the user: %s", message)
 
 
-def _question_check(interaction: discord.Interaction[StoryBot]) -> bool:
+def question_check(interaction: discord.Interaction[StoryBot]) -> bool:
+    """The per-user cooldown (Cooldowns), for every command that asks a question."""
     retry = interaction.client.cooldowns.retry_after(interaction.user.id, interaction.created_at)
     if retry > 0:
         raise app_commands.CommandOnCooldown(app_commands.Cooldown(1, interaction.client.cooldowns.per), retry)
@@ -128,7 +151,11 @@ def _question_check(interaction: discord.Interaction[StoryBot]) -> bool:
 
 
 class StoryBot(commands.AutoShardedBot):
-    """Sharded as Discord asks (one process runs every shard unless `shard_ids` picks some)."""
+    """Sharded as Discord asks (one process runs every shard unless `shard_ids` picks some).
+
+    `feedback` defaults to a FeedbackLog over `service.feedback_path`; each StoryBot has its own, so a
+    restarted bot reads the votes and answers back from the files.
+    """
 
     def __init__(
         self,
@@ -137,6 +164,7 @@ class StoryBot(commands.AutoShardedBot):
         *,
         intents: discord.Intents | None = None,
         started: float | None = None,
+        feedback: FeedbackLog | None = None,
         **options: object,
     ) -> None:
         if intents is None:
@@ -153,16 +181,24 @@ class StoryBot(commands.AutoShardedBot):
         self.service = service
         self.config = config
         self.cooldowns = Cooldowns(config.cooldown_seconds)
+        self.feedback = feedback if feedback is not None else FeedbackLog(service.feedback_path)
         self.started = started if started is not None else time.monotonic()
         self._reloader: asyncio.Task[None] | None = None
-        self._add_commands()
+
+    @property
+    def tree(self) -> StoryTree:
+        """The tree, typed as ours: buttons reach its error ladder (`explain`) through it."""
+        return cast(StoryTree, super().tree)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        from bot.articles import Articles
+        from bot.articles import Articles  # imported here: the cogs import this module
+        from bot.asking import Asking
 
+        await self.add_cog(Asking(self))
         await self.add_cog(Articles(self))
+        self.add_dynamic_items(voting.VoteButton)  # votes on answers posted before a restart still count
         if self.shard_ids is not None and 0 not in self.shard_ids:
             log.info("slash commands are synced by the process that runs shard 0")
         elif self.config.guild_id:
@@ -239,94 +275,15 @@ class StoryBot(commands.AutoShardedBot):
         log.debug("question text: %r", question)
         return answer
 
-    def _add_commands(self) -> None:
-        tree = self.tree
-
-        @tree.command(name="ask", description="Ask about the story; the answer quotes and cites the articles.")
-        @app_commands.describe(question="Your question", private="Show the answer to you only")
-        @app_commands.check(_question_check)
-        async def ask(interaction: discord.Interaction[StoryBot], question: str, private: bool = False) -> None:
-            try:
-                validate_question(question)
-            except QuestionError as exc:  # the engine's message, privately
-                await interaction.response.send_message(str(exc), ephemeral=True)
-                return
-            await interaction.response.defer(ephemeral=private, thinking=True)
-            answer = await self.answer(
-                question, where="slash", guild=interaction.guild_id, channel=interaction.channel_id
-            )
-            if answer.abstained:
-                await interaction.followup.send(render.NOT_IN_THE_ARTICLES, ephemeral=private)
-            else:
-                await interaction.followup.send(
-                    embed=render.answer_embed(answer, self.service.index), ephemeral=private
-                )
-
-        @tree.command(name="sources", description="List the articles StoryBot has read.")
-        async def sources(interaction: discord.Interaction[StoryBot]) -> None:
-            await interaction.response.send_message(embed=render.sources_embed(self.service.index))
-
-        @tree.command(name="help", description="What StoryBot knows about and how to ask.")
-        async def help_(interaction: discord.Interaction[StoryBot]) -> None:
-            embed = render.help_embed(self.service.index, self.config.answer_channel_ids)
-            await interaction.response.send_message(embed=embed, ephemeral=True)
-
-        @tree.command(name="reindex", description="Admins: re-read the articles folder and rebuild the index.")
-        @app_commands.default_permissions(manage_guild=True)
-        @app_commands.guild_only()
-        @app_commands.check(admin_check)
-        async def reindex(interaction: discord.Interaction[StoryBot]) -> None:
-            await self.reindex(interaction)
-
-    async def reindex(self, interaction: discord.Interaction[StoryBot]) -> None:
-        if self.service.rebuilding:
-            raise Refused("A rebuild is already running; this one was not started. Try again when it is done.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        log.info("/reindex by user %s in guild %s", interaction.user.id, interaction.guild_id)
-        started = dt.datetime.now(dt.UTC)
-        latest: list[BuildProgress] = []
-        done = asyncio.Event()
-
-        async def show_progress() -> None:
-            shown = render.progress_text("reading the articles folder", 0, 0, started)
-            await _quietly(interaction.edit_original_response(content=shown))
-            while not done.is_set():
-                if latest:
-                    event = latest[-1]
-                    text = render.progress_text(event.stage, event.done, event.total, started)
-                    if text != shown:
-                        shown = text
-                        await _quietly(interaction.edit_original_response(content=text))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(done.wait(), PROGRESS_EVERY)
-
-        editor = asyncio.create_task(show_progress())
+    async def public_view(self, answer: Answer) -> discord.ui.View | None:
+        """The 👍 / 👎 buttons for an answer about to be posted publicly, its record written first
+        (bot.feedback); None, and the answer goes out without buttons, when it cannot be written."""
         try:
-            rebuilt = await self.service.rebuild(progress=latest.append)
-        except RebuildRunning:
-            message = "A rebuild is already running; this one was not started."
-        except StoryError as exc:
-            log.warning("/reindex failed, the previous index keeps serving: %s", exc)
-            message = f"The rebuild failed and the previous index keeps serving: {exc}"
-        except Exception:
-            log.exception("/reindex failed, the previous index keeps serving")
-            message = "The rebuild failed and the previous index keeps serving; the error has been logged."
-        else:
-            report = rebuilt.report
-            log.info("/reindex done: %s", report.summary())
-            message = (
-                f"Index rebuilt: {len(report.added)} added, {len(report.changed)} changed, "
-                f"{len(report.removed)} removed, {len(report.unchanged)} unchanged articles; "
-                f"{report.chunks} passages ({report.embedded_chunks} embedded) in {report.seconds:.1f} s."
-            )
-            if report.skipped:
-                names = ", ".join(s.path for s in report.skipped[:5])
-                message += f"\nSkipped {len(report.skipped)} files: {names}" + ("…" if len(report.skipped) > 5 else "")
-        finally:
-            done.set()
-            await editor
-        # Not quietly, unlike the progress: if the result cannot be shown, the tree's on_error apologises.
-        await interaction.edit_original_response(content=render.cut(message, render.CONTENT_LIMIT))
+            answer_id = await asyncio.to_thread(self.feedback.new_answer, answer)
+        except OSError as exc:
+            log.warning("could not record an answer for feedback (%s); it is posted without vote buttons", exc)
+            return None
+        return voting.vote_view(answer_id)
 
     # --- messages ------------------------------------------------------------------------------
 
@@ -357,7 +314,8 @@ class StoryBot(commands.AutoShardedBot):
             if where != "channel":  # answer channels stay quiet when the articles have nothing
                 await self._reply(message, content=render.NOT_IN_THE_ARTICLES)
             return
-        await self._reply(message, embed=render.answer_embed(answer, self.service.index))
+        votes = await self.public_view(answer)
+        await self._reply(message, embed=render.answer_embed(answer, self.service.index), view=votes)
 
     async def _question_in(self, message: discord.Message) -> tuple[str | None, str, str | None]:
         """The question a message asks of the bot, how it was asked, and the question it follows up."""
@@ -393,10 +351,17 @@ class StoryBot(commands.AutoShardedBot):
         return next((e.title for e in replied.embeds if e.title), "")
 
     async def _reply(
-        self, message: discord.Message, content: str | None = None, *, embed: discord.Embed | None = None
+        self,
+        message: discord.Message,
+        content: str | None = None,
+        *,
+        embed: discord.Embed | None = None,
+        view: discord.ui.View | None = None,
     ) -> None:
         try:
-            if embed is not None:
+            if embed is not None and view is not None:
+                await message.reply(content, embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
+            elif embed is not None:
                 await message.reply(content, embed=embed, mention_author=False, allowed_mentions=NO_PINGS)
             else:
                 await message.reply(content, mention_author=False, allowed_mentions=NO_PINGS)
@@ -413,11 +378,3 @@ _QUESTION_START = re.compile(
 def _looks_like_question(text: str) -> bool:
     text = text.strip()
     return bool(text) and (text.endswith("?") or _QUESTION_START.match(text) is not None)
-
-
-async def _quietly(awaitable: Awaitable[object]) -> None:
-    """Progress edits are best effort: an expired interaction must not fail the rebuild."""
-    try:
-        await awaitable
-    except discord.HTTPException as exc:
-        log.debug("progress edit failed: %s", exc)

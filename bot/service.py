@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from index import (
     Answer,
@@ -86,6 +87,12 @@ class StoryService:
     @property
     def index(self) -> StoredIndex:
         return self._answerer.index
+
+    @property
+    def feedback_path(self) -> Path:
+        """Where votes on answers go: beside the index folder, so a rebuild (which replaces what
+        is inside it) never touches them (bot.feedback)."""
+        return self.engine.index_dir.parent / "feedback.jsonl"
 
     @property
     def rebuilding(self) -> bool:

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_ARTICLES = ROOT / "data" / "articles"
 PAGES = Path(__file__).resolve().parent / "pages"  # saved news pages, invented
 
+# The bot's SimCord world (World, its fixtures), shared by test_bot.py and test_feedback.py.
+pytest_plugins = ["tests.botworld"]
+
 # Tests never reach a model hub; the bundled model is a local folder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -314,6 +314,14 @@ class ApiError(Exception):
         return body
 
 
+def _valid_command_name(name: str, command_type: int) -> bool:
+    """Discord's naming rules: slash commands (type 1) lower case without spaces; user and message
+    context menus (types 2 and 3) any case, spaces allowed; 1 to 32 characters either way."""
+    if command_type == 1:
+        return re.fullmatch(r"[-_\w]{1,32}", name) is not None and name == name.lower()
+    return 1 <= len(name) <= 32 and name == name.strip()
+
+
 def _invalid_form(path: str, error_code: str, message: str) -> ApiError:
     errors: JSON = {"_errors": [{"code": error_code, "message": message}]}
     for part in reversed(path.split(".")):
@@ -1174,7 +1182,7 @@ class FakeDiscord:
         old = self.global_commands if guild_id is None else self.guild_commands.get(guild_id, [])
         stored: list[JSON] = []
         for cmd in rec.json or []:
-            if not re.fullmatch(r"[-_\w]{1,32}", cmd.get("name", "")) or cmd["name"] != cmd["name"].lower():
+            if not _valid_command_name(cmd.get("name", ""), int(cmd.get("type", 1))):
                 raise _invalid_form(f"{len(stored)}.name", "APPLICATION_COMMAND_INVALID_NAME", "Invalid name")
             same = next((c for c in old if c["name"] == cmd["name"] and c["type"] == cmd.get("type", 1)), None)
             saved = {**cmd, "type": cmd.get("type", 1), "application_id": str(self.application_id)}

@@ -8,23 +8,15 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import discord
 import pytest
-import pytest_asyncio
 import simcord
 from discord import app_commands
 from simcord import SetupError, assert_error
 
 from bot.client import BotConfig, StoryBot
-from bot.service import StoryService
-from index import Engine, SentenceTransformerEmbedder
+from tests.botworld import QUESTION, World, embed_of, fold, last, sources_text, texts
 from tests.conftest import ROOT
-
-QUESTION = "Who composed Love Wins All?"
 
 NEW_ARTICLE = """---
 title: Lighthouse keeper's cat rescued from Skerry Rock
@@ -39,95 +31,16 @@ The volunteers used a rope ladder borrowed from the harbour master to reach the 
 """
 
 
-@dataclass
-class World:
-    env: simcord.Env
-    guild: simcord.GuildHandle
-    channel: simcord.ChannelHandle
-    admin: simcord.MemberActor
-    member: simcord.MemberActor
-    service: StoryService
-    articles: Path
-
-
-@pytest.fixture
-def story_service(minilm: SentenceTransformerEmbedder, articles_dir: Path, tmp_path: Path) -> Iterator[StoryService]:
-    service, _ = StoryService.open(Engine(articles_dir, tmp_path / "index", minilm))
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def bot_config() -> BotConfig:
-    return BotConfig(cooldown_seconds=5.0)
-
-
-@pytest.fixture
-def simcord_bot(story_service: StoryService, bot_config: BotConfig) -> StoryBot:
-    return StoryBot(story_service, bot_config)
-
-
-# The project's fixtures default to the session loop; SimCord's environment must live on the test's.
-@pytest_asyncio.fixture(loop_scope="function")
-async def simcord_env(simcord_bot: StoryBot, request: pytest.FixtureRequest) -> AsyncIterator[simcord.Env]:
-    marker = request.node.get_closest_marker("simcord")
-    options = {"shard_count": 1} | (marker.kwargs if marker else {})
-    env = simcord.Env(simcord_bot, **options)
-    await env.start()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
-        if env.check_errors:
-            env._raise_errors_since(env._errors_acknowledged)
-
-
-@pytest.fixture
-def world(simcord_env: simcord.Env, story_service: StoryService, articles_dir: Path) -> World:
-    guild = simcord_env.create_guild("Fans")
-    channel = guild.create_text_channel("general")
-    mods = guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
-    admin = guild.add_member(simcord_env.create_user("mod"), roles=[mods])
-    member = guild.add_member(simcord_env.create_user("reader"))
-    return World(simcord_env, guild, channel, admin, member, story_service, articles_dir)
-
-
 async def _reindex_command(world: World) -> app_commands.AppCommand:
     bot = world.env.bot
     assert isinstance(bot, StoryBot)
     return next(c for c in await bot.tree.fetch_commands() if c.name == "reindex")
 
 
-def _last(world: World) -> discord.Message:
-    message = world.channel.last_message
-    assert message is not None
-    return message
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.replace("\\", "").split())
-
-
-def _embed_of(result: simcord.InteractionResult) -> discord.Embed:
-    messages = [result.response, *result.followups]
-    embeds = [e for m in messages if m is not None for e in m.embeds]
-    assert len(embeds) == 1, [m.content for m in messages if m is not None]
-    return embeds[0]
-
-
-def _texts(result: simcord.InteractionResult) -> str:
-    messages = [result.response, *result.followups]
-    return " ".join(m.content for m in messages if m is not None)
-
-
-def _sources_text(embed: discord.Embed) -> str:
-    return "\n".join(str(f.value) for f in embed.fields)
-
-
 async def test_ask_answers_with_the_same_snippets_and_sources_as_the_command_line(world: World) -> None:
     result = await world.member.slash(world.channel, "ask", question=QUESTION)
 
-    embed = _embed_of(result)
+    embed = embed_of(result)
     assert embed.title == QUESTION
     assert not result.ephemeral
     index = str(world.service.engine.index_dir)
@@ -142,13 +55,13 @@ async def test_ask_answers_with_the_same_snippets_and_sources_as_the_command_lin
     )
     expected = json.loads(cli.stdout)
     assert expected["citations"]
-    description = _fold(embed.description or "")
-    positions = [description.find(_fold(c["snippet"])) for c in expected["citations"]]
+    description = fold(embed.description or "")
+    positions = [description.find(fold(c["snippet"])) for c in expected["citations"]]
     assert -1 not in positions, description
     assert positions == sorted(positions)  # same order as the command line
     cited = {s["title"] for c in expected["citations"] for s in c["sources"]}
-    shown = _sources_text(embed)
-    assert all(_fold(t) in _fold(shown) for t in cited)
+    shown = sources_text(embed)
+    assert all(fold(t) in fold(shown) for t in cited)
     assert embed.footer.text
     assert embed.footer.text.startswith("Index built ")
 
@@ -157,7 +70,7 @@ async def test_a_private_ask_is_shown_to_the_asker_only(world: World) -> None:
     result = await world.member.slash(world.channel, "ask", question=QUESTION, private=True)
 
     assert result.ephemeral
-    assert _embed_of(result).title == QUESTION
+    assert embed_of(result).title == QUESTION
     seen_by_admin = {m.id for m in world.channel.history(viewer=world.admin)}
     assert all(m.id not in seen_by_admin for m in [result.response, *result.followups] if m is not None)
 
@@ -165,7 +78,7 @@ async def test_a_private_ask_is_shown_to_the_asker_only(world: World) -> None:
 async def test_a_question_the_articles_do_not_answer_says_so(world: World) -> None:
     result = await world.member.slash(world.channel, "ask", question="What is the boiling point of water?")
 
-    assert "not in the articles" in _texts(result)
+    assert "not in the articles" in texts(result)
     assert all(not m.embeds for m in [result.response, *result.followups] if m is not None)
 
 
@@ -175,33 +88,33 @@ async def test_an_empty_or_huge_question_gets_the_engines_message_privately(worl
     blank = await world.member.slash(world.channel, "ask", question="   ")
 
     assert huge.ephemeral
-    assert "keep it under 500" in _texts(huge)
+    assert "keep it under 500" in texts(huge)
     assert blank.ephemeral
-    assert "empty" in _texts(blank)
+    assert "empty" in texts(blank)
 
 
 async def test_a_mention_gets_a_reply_and_a_reply_to_the_answer_gets_another(world: World) -> None:
     bot_user = world.env.bot.user
     assert bot_user is not None
     asked = await world.member.send(world.channel, f"{bot_user.mention} who composed Love Wins All?")
-    answer = _last(world)
+    answer = last(world)
     assert answer.author.id == bot_user.id
     assert answer.reference is not None
     assert answer.reference.message_id == asked.id
-    assert "dong hwan" in _fold(answer.embeds[0].description or "").lower()
+    assert "dong hwan" in fold(answer.embeds[0].description or "").lower()
 
     await world.env.advance_time(10)
     await world.member.send(world.channel, "what did he order for the staff?", reply_to=answer)
-    follow_up = _last(world)
+    follow_up = last(world)
     assert follow_up.author.id == bot_user.id
     assert follow_up.id != answer.id
-    assert "coffee truck" in _fold(follow_up.embeds[0].description or "").lower()
+    assert "coffee truck" in fold(follow_up.embeds[0].description or "").lower()
 
 
 async def test_messages_that_do_not_address_the_bot_are_left_alone(world: World) -> None:
     await world.member.send(world.channel, "who composed Love Wins All?")
 
-    assert _last(world).author.id == world.member.id
+    assert last(world).author.id == world.member.id
 
 
 async def test_an_answer_channel_answers_plain_questions_and_stays_quiet_otherwise(
@@ -210,12 +123,12 @@ async def test_an_answer_channel_answers_plain_questions_and_stays_quiet_otherwi
     bot_config.answer_channel_ids.append(world.channel.id)
 
     await world.member.send(world.channel, "who composed Love Wins All?")
-    answered = _last(world)
+    answered = last(world)
     await world.env.advance_time(10)
     await world.member.send(world.channel, "what is the boiling point of water?")
-    after_off_topic = _last(world)
+    after_off_topic = last(world)
     await world.member.send(world.channel, "great video")
-    after_chat = _last(world)
+    after_chat = last(world)
 
     assert answered.author.id == world.env.bot.user.id  # type: ignore[union-attr]
     assert "Dong Hwan" in (answered.embeds[0].description or "")
@@ -231,7 +144,7 @@ async def test_everyone_and_role_mentions_in_a_question_ping_nobody(world: World
     await world.env.advance_time(10)
     result = await world.member.slash(world.channel, "ask", question=f"@everyone @here <@{world.admin.id}> {QUESTION}")
 
-    reply = _last(world)
+    reply = last(world)
     sent = [r for r in world.env.http_requests if r.method in {"POST", "PATCH"} and r.json is not None]
     assert sent
     for request in sent:
@@ -252,13 +165,13 @@ async def test_sources_lists_every_article_and_help_says_how_to_ask(world: World
     sources = await world.member.slash(world.channel, "sources")
     help_ = await world.member.slash(world.channel, "help")
 
-    embed = _embed_of(sources)
+    embed = embed_of(sources)
     for entry in world.service.index.entries:
-        assert _fold(entry.article.title or entry.article.id) in _fold(embed.description or "")
+        assert fold(entry.article.title or entry.article.id) in fold(embed.description or "")
     assert "allkpop" in (embed.description or "")
     assert embed.footer.text
     assert "Index built" in embed.footer.text
-    text = _embed_of(help_).description or ""
+    text = embed_of(help_).description or ""
     assert "/ask" in text
     assert "/sources" in text
     assert "3 news articles" in text
@@ -273,19 +186,19 @@ async def test_reindex_is_hidden_from_members_and_refused_if_they_reach_it(world
     result = await world.member.slash(world.channel, "reindex")
 
     assert result.ephemeral
-    assert "Only people with Manage Server" in _texts(result)
+    assert "Only people with Manage Server" in texts(result)
     assert_error(world.env, app_commands.CheckFailure)
 
 
 async def test_an_admins_reindex_picks_up_a_new_article_and_ask_then_cites_it(world: World) -> None:
     before = await world.member.slash(world.channel, "ask", question="How was the lighthouse keeper's cat rescued?")
-    assert "not in the articles" in _texts(before)
+    assert "not in the articles" in texts(before)
     (world.articles / "skerry.md").write_text(NEW_ARTICLE)
 
     result = await world.admin.slash(world.channel, "reindex")
 
     assert result.ephemeral
-    assert "Index rebuilt: 1 added, 0 changed, 0 removed, 3 unchanged articles" in _texts(result)
+    assert "Index rebuilt: 1 added, 0 changed, 0 removed, 3 unchanged articles" in texts(result)
     progress = [
         r.json.get("content", "")
         for r in world.env.http_requests
@@ -294,9 +207,9 @@ async def test_an_admins_reindex_picks_up_a_new_article_and_ask_then_cites_it(wo
     assert any(p.startswith("Rebuilding the index") for p in progress)
     await world.env.advance_time(10)
     after = await world.member.slash(world.channel, "ask", question="How was the lighthouse keeper's cat rescued?")
-    embed = _embed_of(after)
+    embed = embed_of(after)
     assert "rope ladder" in (embed.description or "")
-    assert "The Invented Gazette" in _sources_text(embed)
+    assert "The Invented Gazette" in sources_text(embed)
 
 
 async def test_a_reindex_for_someone_listed_as_admin_by_id(world: World, bot_config: BotConfig) -> None:
@@ -306,7 +219,7 @@ async def test_a_reindex_for_someone_listed_as_admin_by_id(world: World, bot_con
 
     result = await world.member.slash(world.channel, "reindex")
 
-    assert "Index rebuilt: 0 added, 0 changed, 0 removed, 3 unchanged articles" in _texts(result)
+    assert "Index rebuilt: 0 added, 0 changed, 0 removed, 3 unchanged articles" in texts(result)
 
 
 async def test_a_failing_reindex_reports_it_and_answers_keep_coming(world: World) -> None:
@@ -314,24 +227,24 @@ async def test_a_failing_reindex_reports_it_and_answers_keep_coming(world: World
 
     result = await world.admin.slash(world.channel, "reindex")
 
-    assert "The rebuild failed and the previous index keeps serving" in _texts(result)
-    assert "does not exist" in _texts(result)
+    assert "The rebuild failed and the previous index keeps serving" in texts(result)
+    assert "does not exist" in texts(result)
     answer = await world.member.slash(world.channel, "ask", question=QUESTION)
-    assert "Dong Hwan" in (_embed_of(answer).description or "")
+    assert "Dong Hwan" in (embed_of(answer).description or "")
 
 
 async def test_the_cooldown_holds_then_lets_the_next_question_through(world: World) -> None:
     await world.member.slash(world.channel, "ask", question=QUESTION)
     again = await world.member.slash(world.channel, "ask", question=QUESTION)
     assert again.ephemeral
-    assert re.search(r"ask again in \d+ s", _texts(again))
+    assert re.search(r"ask again in \d+ s", texts(again))
     assert_error(world.env, app_commands.CommandOnCooldown)
     other = await world.admin.slash(world.channel, "ask", question=QUESTION)  # others are not held up
-    assert _embed_of(other).title == QUESTION
+    assert embed_of(other).title == QUESTION
 
     await world.env.advance_time(6)
     later = await world.member.slash(world.channel, "ask", question=QUESTION)
-    assert _embed_of(later).title == QUESTION
+    assert embed_of(later).title == QUESTION
 
 
 @pytest.mark.simcord(shard_count=2)
@@ -339,7 +252,7 @@ async def test_a_sharded_bot_answers_in_every_shard(world: World) -> None:
     result = await world.member.slash(world.channel, "ask", question=QUESTION)
 
     assert world.env.bot.shard_count == 2
-    assert _embed_of(result).title == QUESTION
+    assert embed_of(result).title == QUESTION
 
 
 # --- /add and /remove ---------------------------------------------------------------------------------
@@ -351,7 +264,7 @@ ALLOW_PRIVATE = pytest.mark.parametrize("bot_config", [BotConfig(cooldown_second
 
 
 def _cited_titles(result: simcord.InteractionResult) -> str:
-    return _fold(_sources_text(_embed_of(result)))
+    return fold(sources_text(embed_of(result)))
 
 
 @ALLOW_PRIVATE
@@ -359,10 +272,10 @@ async def test_an_admin_adds_a_page_by_url_and_ask_cites_it_with_its_link(world:
     added = await world.admin.slash(world.channel, "add", url=f"{pages_url}/moved")
 
     assert added.ephemeral
-    embed = _embed_of(added)
+    embed = embed_of(added)
     assert embed.title == f"Added: {TRAM}"
     assert embed.url == TRAM_URL
-    stored = _fold(" ".join(str(f.value) for f in embed.fields))
+    stored = fold(" ".join(str(f.value) for f in embed.fields))
     assert "The Harwick Courier" in stored
     assert "2025-06-14" in stored
     assert "More than 4,000 people rode Harwick's new tram" in stored
@@ -371,13 +284,13 @@ async def test_an_admin_adds_a_page_by_url_and_ask_cites_it_with_its_link(world:
     assert [p.name for p in world.articles.glob("2025-06-14-*.md")]
 
     asked = await world.member.slash(world.channel, "ask", question="How many people rode the tram in Harwick?")
-    sources = _sources_text(_embed_of(asked))
+    sources = sources_text(embed_of(asked))
     assert TRAM in sources.replace("\\", "")
     assert TRAM_URL in sources
 
     again = await world.admin.slash(world.channel, "add", url=f"{pages_url}/news.html")
     assert again.ephemeral
-    assert _texts(again) == f"Already have it: {TRAM}."
+    assert texts(again) == f"Already have it: {TRAM}."
 
 
 @ALLOW_PRIVATE
@@ -385,7 +298,7 @@ async def test_an_admin_adds_an_attachment_and_removes_it_again(world: World) ->
     from tests.conftest import PAGES
 
     added = await world.admin.slash(world.channel, "add", file=("library.html", (PAGES / "second.html").read_bytes()))
-    assert _embed_of(added).title == f"Added: {LIBRARY}"
+    assert embed_of(added).title == f"Added: {LIBRARY}"
     cited = await world.member.slash(world.channel, "ask", question="When did the Kestrel Hill library reopen?")
     assert LIBRARY in _cited_titles(cited).replace("\\", "")
 
@@ -394,12 +307,12 @@ async def test_an_admin_adds_an_attachment_and_removes_it_again(world: World) ->
     removed = await world.admin.slash(world.channel, "remove", article=choices[0]["value"])
 
     assert removed.ephemeral
-    text = _texts(removed)
+    text = texts(removed)
     assert text.startswith(f"Removed **{LIBRARY}**: moved to `")
     assert "1 removed" in text
     assert (world.articles.parent / "removed" / choices[0]["value"]).is_file()
     after = await world.member.slash(world.channel, "ask", question="When did the Kestrel Hill library reopen?")
-    assert all(LIBRARY not in _fold(m.content + _sources_text(e)) for m in after.followups for e in m.embeds)
+    assert all(LIBRARY not in fold(m.content + sources_text(e)) for m in after.followups for e in m.embeds)
 
 
 @ALLOW_PRIVATE
@@ -418,7 +331,7 @@ async def test_add_and_remove_are_hidden_from_members_and_refused_if_they_reach_
     result = await world.member.slash(world.channel, command, **{option: value})
 
     assert result.ephemeral
-    assert _texts(result) == f"Only people with Manage Server (or listed as StoryBot admins) can use /{command}."
+    assert texts(result) == f"Only people with Manage Server (or listed as StoryBot admins) can use /{command}."
     assert_error(world.env, app_commands.CheckFailure)
     assert not list(world.articles.glob("*.md"))
     assert (world.articles / "000_c48745c27fb190c3.txt").is_file()
@@ -428,5 +341,5 @@ async def test_a_private_address_is_refused_with_the_setting_off(world: World, p
     refused = await world.admin.slash(world.channel, "add", url=f"{pages_url}/news.html")
 
     assert refused.ephemeral
-    assert _texts(refused) == "That address is on a private network."
+    assert texts(refused) == "That address is on a private network."
     assert not list(world.articles.glob("*.md"))

@@ -132,8 +132,9 @@ def _closed_port() -> int:
 async def test_the_bot_process_syncs_answers_a_slash_command_and_a_mention(tmp_path: Path) -> None:
     async with FakeDiscord(TOKEN) as fake, bot_process(_environment(fake, tmp_path), tmp_path) as bot:
         await _ready(fake, bot)
-        synced = {c["name"] for c in fake.guild_commands[fake.guild.id]}
-        assert synced == {"ask", "sources", "help", "reindex", "add", "remove"}
+        synced = {(c["name"], c["type"]) for c in fake.guild_commands[fake.guild.id]}
+        slash = {(name, 1) for name in ("ask", "sources", "help", "reindex", "add", "remove")}
+        assert synced == slash | {("Ask StoryBot", 3)}  # 3: a message context menu
         for admin_only in ("reindex", "add", "remove"):
             command = next(c for c in fake.guild_commands[fake.guild.id] if c["name"] == admin_only)
             assert int(command["default_member_permissions"]) == PERMISSION_MANAGE_GUILD
@@ -144,6 +145,8 @@ async def test_the_bot_process_syncs_answers_a_slash_command_and_a_mention(tmp_p
         assert answer.source == "followup"
         assert "Dong Hwan" in _embed_text(answer)
         assert answer.payload["allowed_mentions"] == {"parse": []}
+        buttons = [b for row in answer.payload["components"] for b in row["components"]]
+        assert [b["custom_id"].rsplit(":", 1)[1] for b in buttons] == ["up", "down"]  # 👍 / 👎 under it
 
         question = f"<@{fake.bot_user.id}> what did V order for the staff at the shoot?"
         mention = await fake.send_message(question, author=fake.owner)  # another user: no cooldown
