@@ -11,12 +11,20 @@ install: $(STAMP)
 
 # torch goes in first, pinned. From PyPI, torch for Linux is the CUDA build (several GB); for the
 # CPU build, `make install TORCH_INDEX=https://download.pytorch.org/whl/cpu` (see DEVELOPERS.md).
+# Then everything else at the exact versions in requirements.lock, then StoryBot itself (editable,
+# --no-deps: nothing resolved again); pip check stops the install if the lock no longer satisfies
+# pyproject.toml's dependencies (one added or raised without refreshing the lock).
+# `make install LOCK=` (on a fresh .venv) skips the lock: pip takes the newest versions within
+# pyproject.toml's floors, as `pip install -e '.[dev]'` does; that is how the lock is refreshed.
 TORCH_INDEX ?=
-$(STAMP): pyproject.toml
+LOCK ?= requirements.lock
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(if $(LOCK),$(BIN)/python -m pip install --quiet -r $(LOCK))
+	$(BIN)/python -m pip install --quiet $(if $(LOCK),--no-deps -e .,-e '.[dev]')
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 demo: install

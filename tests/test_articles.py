@@ -373,13 +373,13 @@ def test_a_record_whose_text_is_all_clutter_is_skipped(tmp_path: Path) -> None:
 
 def test_an_unknown_file_type_is_skipped_with_the_types_to_use(tmp_path: Path) -> None:
     write(tmp_path, "scan.pdf", b"%PDF-1.4\n")
-    assert only_skipped(tmp_path) == Skipped("scan.pdf", "unknown file type .pdf; use .txt, .md, .json or .jsonl")
+    assert only_skipped(tmp_path) == Skipped("scan.pdf", "unknown file type .pdf; use .txt, .md, .json, .jsonl or .html")
 
 
 def test_a_file_without_an_extension_is_skipped_with_a_reason(tmp_path: Path) -> None:
     write(tmp_path, "README", FERRY)
     assert only_skipped(tmp_path) == Skipped(
-        "README", "unknown file type (no extension); use .txt, .md, .json or .jsonl"
+        "README", "unknown file type (no extension); use .txt, .md, .json, .jsonl or .html"
     )
 
 
@@ -433,7 +433,7 @@ def test_every_skipped_file_is_logged_as_a_warning(tmp_path: Path, caplog: pytes
     with caplog.at_level(logging.WARNING, logger="index.articles"):
         load_corpus(tmp_path)
     assert [record.getMessage() for record in caplog.records] == [
-        "skipped scan.pdf: unknown file type .pdf; use .txt, .md, .json or .jsonl"
+        "skipped scan.pdf: unknown file type .pdf; use .txt, .md, .json, .jsonl or .html"
     ]
 
 

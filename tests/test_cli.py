@@ -106,6 +106,7 @@ def test_ask_json_from_stdin_answers_one_question_a_line(env: dict[str, str]) ->
         "abstained": True,
         "confidence": None,  # nothing in the articles came close enough to be read
         "citations": [],
+        "disagreements": [],
     }
     assert "keep it under 500" in objects[2]["error"]
     assert result.returncode == 1
