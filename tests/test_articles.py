@@ -373,7 +373,9 @@ def test_a_record_whose_text_is_all_clutter_is_skipped(tmp_path: Path) -> None:
 
 def test_an_unknown_file_type_is_skipped_with_the_types_to_use(tmp_path: Path) -> None:
     write(tmp_path, "scan.pdf", b"%PDF-1.4\n")
-    assert only_skipped(tmp_path) == Skipped("scan.pdf", "unknown file type .pdf; use .txt, .md, .json, .jsonl or .html")
+    assert only_skipped(tmp_path) == Skipped(
+        "scan.pdf", "unknown file type .pdf; use .txt, .md, .json, .jsonl or .html"
+    )
 
 
 def test_a_file_without_an_extension_is_skipped_with_a_reason(tmp_path: Path) -> None:
