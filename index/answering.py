@@ -380,12 +380,7 @@ class Answerer:
         def rare_terms(text: str) -> set[str]:
             return {t for t in terms(text) if lexical.share(t) * lexical.size <= most}
 
-        inside: list[list[int]] = []  # per snippet: the unit rows it holds
-        for c in chosen:
-            number = int(self.index.units[c.row]["article"])
-            first = self.index.entries[number].first_unit
-            spans = self.index.article_units(number)
-            inside.append([first + i for i, (s, e) in enumerate(spans) if c.span[0] <= s and e <= c.span[1]])
+        inside = [self._snippet_units(c) for c in chosen]  # per snippet: the unit rows it holds
         all_units = [u for rows in inside for u in rows]
         if not all_units:
             return
@@ -461,6 +456,7 @@ class Answerer:
         return word if mid_sentence else None
 
     def _snippet_units(self, c: _Candidate) -> list[int]:
+        """The unit rows a snippet holds whole."""
         number = int(self.index.units[c.row]["article"])
         first = self.index.entries[number].first_unit
         spans = self.index.article_units(number)

@@ -265,10 +265,14 @@ def _records(path: Path, raw: str) -> Iterator[tuple[int, Mapping[str, Any] | No
         )
 
 
-def _read_text(path: Path) -> str:
+def _check_size(path: Path) -> None:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ArticleError(f"file is {size // (1024 * 1024)} MiB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+
+
+def _read_text(path: Path) -> str:
+    _check_size(path)
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -276,14 +280,12 @@ def _read_text(path: Path) -> str:
 
 
 def _read_html(path: Path) -> str:
-    """A saved page: its declared charset may be anything, so bytes that do not decode are replaced."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ArticleError(f"file is {size // (1024 * 1024)} MiB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    data = path.read_bytes()
-    from index.extraction import declared_charset
+    """A saved page, decoded as a fetched one is (its <meta> charset, else UTF-8; bytes that do
+    not decode are replaced)."""
+    _check_size(path)
+    from index.fetch import decode
 
-    return data.decode(declared_charset(data) or "utf-8", errors="replace")
+    return decode(path.read_bytes(), None)
 
 
 def article_from_html(article_id: str, html: str, url: str | None = None) -> Article:

@@ -8,9 +8,7 @@ goes through the project's own cleaning rules (index.cleaning), like any other a
 
 from __future__ import annotations
 
-import codecs
 import logging
-import re
 from dataclasses import dataclass
 
 from index.errors import ArticleError
@@ -23,19 +21,6 @@ for _name in ("trafilatura", "htmldate", "courlan", "justext"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 
 NO_TEXT = "no article text found on that page"
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([\w.:-]{1,40})""", re.IGNORECASE)
-
-
-def declared_charset(data: bytes) -> str | None:
-    """The charset a page declares in its first 4 KB (<meta charset> or http-equiv), if Python knows it."""
-    match = _META_CHARSET.search(data[:4096])
-    if match is None:
-        return None
-    name = match.group(1).decode("ascii", errors="replace")
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
 
 
 @dataclass(frozen=True)

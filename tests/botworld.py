@@ -4,6 +4,9 @@ the bundled articles."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ import simcord
 from bot.client import BotConfig, StoryBot
 from bot.service import StoryService
 from index import Engine, SentenceTransformerEmbedder
+from tests.conftest import ROOT
 
 QUESTION = "Who composed Love Wins All?"
 
@@ -97,3 +101,17 @@ def texts(result: simcord.InteractionResult) -> str:
 
 def sources_text(embed: discord.Embed) -> str:
     return "\n".join(str(f.value) for f in embed.fields)
+
+
+def storybot_over(world: World, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """The `storybot` command over the world's articles and index, as a user on the host runs it."""
+    index = str(world.service.engine.index_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "--articles", str(world.articles), "--index", index, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "STORYBOT_LOG_LEVEL": "WARNING"},
+        timeout=timeout,
+        check=True,
+    )

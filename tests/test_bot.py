@@ -4,10 +4,7 @@ real engine (MiniLM, FAISS) over a copy of the bundled articles."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import simcord
@@ -15,8 +12,7 @@ from discord import app_commands
 from simcord import SetupError, assert_error
 
 from bot.client import BotConfig, StoryBot
-from tests.botworld import QUESTION, World, embed_of, fold, last, sources_text, texts
-from tests.conftest import ROOT
+from tests.botworld import QUESTION, World, embed_of, fold, last, sources_text, storybot_over, texts
 
 NEW_ARTICLE = """---
 title: Lighthouse keeper's cat rescued from Skerry Rock
@@ -43,16 +39,7 @@ async def test_ask_answers_with_the_same_snippets_and_sources_as_the_command_lin
     embed = embed_of(result)
     assert embed.title == QUESTION
     assert not result.ephemeral
-    index = str(world.service.engine.index_dir)
-    cli = subprocess.run(
-        [sys.executable, "-m", "cli", "--articles", str(world.articles), "--index", index, "ask", "--json", QUESTION],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "STORYBOT_LOG_LEVEL": "WARNING"},
-        timeout=300,
-        check=True,
-    )
+    cli = storybot_over(world, "ask", "--json", QUESTION)
     expected = json.loads(cli.stdout)
     assert expected["citations"]
     description = fold(embed.description or "")

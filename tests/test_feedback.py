@@ -14,7 +14,7 @@ import discord
 import simcord
 
 from bot.client import BotConfig, StoryBot
-from tests.botworld import QUESTION, World, embed_of, last, texts
+from tests.botworld import QUESTION, World, embed_of, last, storybot_over, texts
 from tests.conftest import ROOT
 
 OTHER = "What did V order for the staff at the shoot?"
@@ -44,16 +44,7 @@ def _feedback_lines(world: World) -> list[dict[str, Any]]:
 
 
 def _storybot_feedback(world: World, *args: str) -> subprocess.CompletedProcess[str]:
-    index = str(world.service.engine.index_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "cli", "--articles", str(world.articles), "--index", index, "feedback", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "STORYBOT_LOG_LEVEL": "WARNING"},
-        timeout=120,
-        check=True,
-    )
+    return storybot_over(world, "feedback", *args, timeout=120)
 
 
 async def test_public_answers_carry_vote_buttons_and_private_ones_do_not(world: World) -> None:
